@@ -1,0 +1,1 @@
+"""Training, export and evaluation tools for the embedded Glimpse model (glimpse-coder-tiny)."""

@@ -1,0 +1,91 @@
+// WebAssembly exports of the suffix tree. Trees are opaque handles (pointers);
+// token arrays travel through one shared I/O buffer in linear memory that the
+// host writes into directly, so no glue code copies arrays. Every argument is
+// validated on the host side: these functions assume valid input.
+
+import { Tree, treeCreate, treeDestroy, append, remove, findSeq } from "./tree";
+import { speculate as speculateImpl, bestDraft } from "./speculate";
+import { checkIntegrity, memoryBytes, failedNode } from "./integrity";
+import { poolBytes } from "./nodes";
+
+let ioBuf: usize = 0;
+let ioCap: i32 = 0;
+
+// Ensure the I/O buffer holds `n` int32 values; returns its address.
+export function ioReserve(n: i32): usize {
+  if (n > ioCap) {
+    let cap = ioCap == 0 ? 1024 : ioCap;
+    while (cap < n) cap <<= 1;
+    if (ioBuf) heap.free(ioBuf);
+    ioBuf = heap.alloc(<usize>cap << 2);
+    ioCap = cap;
+  }
+  return ioBuf;
+}
+
+export function treeNew(maxDepth: i32): usize {
+  return changetype<usize>(treeCreate(maxDepth));
+}
+
+export function treeFree(t: usize): void {
+  treeDestroy(changetype<Tree>(t));
+}
+
+// Append the `n` tokens in the I/O buffer to sequence `seqId`.
+export function treeExtend(t: usize, seqId: i32, n: i32): void {
+  const tree = changetype<Tree>(t);
+  for (let i = 0; i < n; i++) append(tree, seqId, load<i32>(ioBuf + (<usize>i << 2)));
+}
+
+export function treeAppend(t: usize, seqId: i32, token: i32): void {
+  append(changetype<Tree>(t), seqId, token);
+}
+
+export function treeRemove(t: usize, seqId: i32): bool {
+  return remove(changetype<Tree>(t), seqId);
+}
+
+// Length of sequence `seqId`, or -1 when the tree does not hold it.
+export function treeSeqLength(t: usize, seqId: i32): i32 {
+  const s = findSeq(changetype<Tree>(t), seqId);
+  return s ? s.len : -1;
+}
+
+export function treeNumSeqs(t: usize): i32 {
+  return changetype<Tree>(t).numSeqs;
+}
+
+// Speculate from the `ctxLen` tokens in the I/O buffer. Returns the draft
+// size; read the draft with the draft* accessors before the next call.
+export function treeSpeculate(
+  t: usize, ctxLen: i32, maxSpecTokens: i32, maxSpecFactor: f32,
+  maxSpecOffset: f32, minTokenProb: f32, useTreeSpec: bool,
+): i32 {
+  return speculateImpl(
+    changetype<Tree>(t), ioBuf, ctxLen, maxSpecTokens, maxSpecFactor,
+    maxSpecOffset, minTokenProb, useTreeSpec,
+  );
+}
+
+export function draftTokens(): usize { return bestDraft().tokens; }
+export function draftParents(): usize { return bestDraft().parents; }
+export function draftProbs(): usize { return bestDraft().probs; }
+export function draftScore(): f32 { return bestDraft().score; }
+export function draftMatchLen(): i32 { return bestDraft().matchLen; }
+
+export function treeCheckIntegrity(t: usize): i32 {
+  return checkIntegrity(changetype<Tree>(t));
+}
+
+export function integrityFailedNode(): usize {
+  return failedNode;
+}
+
+export function treeMemoryBytes(t: usize): usize {
+  return memoryBytes(changetype<Tree>(t));
+}
+
+// Bytes parked in the free lists, ready for reuse.
+export function pooledBytes(): usize {
+  return poolBytes();
+}

@@ -1,0 +1,242 @@
+// Integrity checker for tests: verifies every invariant the tree relies on
+// and returns the number of the first broken one (0 when all hold). The
+// TypeScript side maps numbers to messages (src/integrity-messages.ts).
+
+import { HashMap, mapNew, mapFree, mapGet, mapSet, mapBytes, NOT_FOUND } from "./hashmap";
+import { Node, Group, Endpoint, Seq, seqToken } from "./nodes";
+import { Tree, getChild, findSeq, hasEndpoint } from "./tree";
+
+// A sequence pointer is live when the tree maps its id back to it.
+function isLive(t: Tree, s: Seq | null): bool {
+  return s != null && findSeq(t, s.id) === s;
+}
+
+// Error codes, in the order the checks run.
+export const OK = 0;
+export const CHILD_PARENT = 1; // a child does not point back at its parent
+export const ROOT_SHAPE = 2; // root has a parent, a length, endpoints or a ref
+export const NODE_EMPTY = 3; // non-root node with length or count <= 0
+export const CHILD_COUNT_NOT_LESS = 4; // child count >= parent count (should be merged)
+export const BAD_REF = 5; // ref sequence missing or ref range out of bounds
+export const BAD_FIRST_TOKEN = 6; // token differs from the first referenced token
+export const NOT_IN_PARENT = 7; // parent's edge for the token is not this node
+export const BAD_ENDPOINT = 8; // endpoint of a missing sequence or wrong tokens
+export const SIBLING_LINKS = 9; // head/tail/prev/next pointers inconsistent
+export const SIBLING_ORDER = 10; // children not in non-increasing count order
+export const GROUP_LINKS = 11; // equal-count runs do not match their groups
+export const CHILD_TOTAL = 12; // numChildren differs from the sibling list length
+export const SUFFIX_MISSING = 13; // a stored suffix cannot be found from the root
+export const COUNT_MISMATCH = 14; // a count differs from the suffixes passing through
+export const CHILDREN_SUM = 15; // children's counts add up to more than the node's
+
+// Node of the first failure, for debugging.
+export let failedNode: usize = 0;
+
+function fail(code: i32, node: Node): i32 {
+  failedNode = changetype<usize>(node);
+  return code;
+}
+
+// Iterative traversal helper: a growable stack of node pointers.
+let stackBuf: usize = 0;
+let stackCap: i32 = 0;
+let stackLen: i32 = 0;
+
+function push(n: Node): void {
+  if (stackLen == stackCap) {
+    const cap = stackCap == 0 ? 1024 : stackCap << 1;
+    const buf = heap.alloc(<usize>cap << 2);
+    if (stackBuf) {
+      memory.copy(buf, stackBuf, <usize>stackLen << 2);
+      heap.free(stackBuf);
+    }
+    stackBuf = buf;
+    stackCap = cap;
+  }
+  store<usize>(stackBuf + (<usize>stackLen << 2), changetype<usize>(n));
+  stackLen++;
+}
+
+function pop(): Node {
+  stackLen--;
+  return changetype<Node>(load<usize>(stackBuf + (<usize>stackLen << 2)));
+}
+
+function checkEndpoint(t: Tree, node: Node, e: Endpoint): bool {
+  const s = e.seq;
+  if (!s || !isLive(t, s)) return false;
+  if (e.idx <= 0 || e.idx > s.len) return false;
+  if (e.node !== node) return false;
+  let n: Node | null = node;
+  let idx = e.idx;
+  while (n) {
+    if (n.length > idx) return false;
+    idx -= n.length;
+    if (n.length > 0) {
+      const ref = n.ref;
+      if (!ref || !isLive(t, ref)) return false;
+      for (let i = 0; i < n.length; i++) {
+        if (seqToken(s, idx + i) != seqToken(ref, n.refIdx + i)) return false;
+      }
+    }
+    n = n.parent;
+  }
+  return true;
+}
+
+function checkNode(t: Tree, node: Node): i32 {
+  const isRoot = node === t.root;
+  if (isRoot) {
+    if (node.parent || node.length != 0 || node.endpoints || node.ref || node.count < 0) {
+      return fail(ROOT_SHAPE, node);
+    }
+  } else {
+    if (node.length <= 0 || node.count <= 0) return fail(NODE_EMPTY, node);
+    const ref = node.ref;
+    if (!ref || !isLive(t, ref) || node.refIdx < 0 || node.refIdx + node.length > ref.len) return fail(BAD_REF, node);
+    if (node.token != seqToken(ref, node.refIdx)) return fail(BAD_FIRST_TOKEN, node);
+    if (getChild(t, node.parent!, node.token) !== node) return fail(NOT_IN_PARENT, node);
+    let e = node.endpoints;
+    while (e) {
+      if (!checkEndpoint(t, node, e)) return fail(BAD_ENDPOINT, node);
+      e = e.next;
+    }
+  }
+  // Sibling list, order and groups.
+  const head = node.headChild;
+  const tail = node.tailChild;
+  if (!head || !tail) {
+    if (head || tail || node.numChildren != 0) return fail(SIBLING_LINKS, node);
+    return OK;
+  }
+  if (head.prevSibling || tail.nextSibling) return fail(SIBLING_LINKS, node);
+  let seen = 0;
+  let sum: i64 = 0;
+  let prev: Node | null = null;
+  let child: Node | null = head;
+  while (child) {
+    seen++;
+    sum += child.count;
+    if (child.parent !== node) return fail(CHILD_PARENT, child);
+    if (getChild(t, node, child.token) !== child) return fail(NOT_IN_PARENT, child);
+    if (!isRoot && child.count >= node.count) return fail(CHILD_COUNT_NOT_LESS, child);
+    const g = child.group;
+    if (!g) return fail(GROUP_LINKS, child);
+    if (prev) {
+      if (child.prevSibling !== prev || prev.nextSibling !== child) return fail(SIBLING_LINKS, child);
+      if (child.count > prev.count) return fail(SIBLING_ORDER, child);
+      const pg = prev.group!;
+      if (child.count == prev.count) {
+        if (g !== pg) return fail(GROUP_LINKS, child);
+      } else {
+        if (g === pg || g.head !== child || g.prev !== pg || pg.next !== g) return fail(GROUP_LINKS, child);
+      }
+    } else {
+      if (g.head !== child || g.prev) return fail(GROUP_LINKS, child);
+    }
+    prev = child;
+    child = child.nextSibling;
+  }
+  if (prev !== tail || tail.group!.next) return fail(SIBLING_LINKS, node);
+  if (seen != node.numChildren) return fail(CHILD_TOTAL, node);
+  if (sum > <i64>node.count) return fail(CHILDREN_SUM, node);
+  return OK;
+}
+
+export function checkIntegrity(t: Tree): i32 {
+  failedNode = 0;
+  // 1. Structure of every node.
+  stackLen = 0;
+  push(t.root);
+  while (stackLen > 0) {
+    const node = pop();
+    const code = checkNode(t, node);
+    if (code != OK) return code;
+    let c = node.headChild;
+    while (c) {
+      push(c);
+      c = c.nextSibling;
+    }
+  }
+  // 2. Every stored suffix (up to maxDepth tokens) is findable, and ends at
+  //    a node holding its endpoint; count the visits on the way.
+  const visits: HashMap = mapNew(1024);
+  let s = t.firstSeq;
+  let code = OK;
+  while (s && code == OK) {
+    for (let start = 0; start < s.len && code == OK; start++) {
+      let idx = start;
+      let node = t.root;
+      bump(visits, node);
+      while (idx < s.len && idx - start < t.maxDepth) {
+        const child = getChild(t, node, seqToken(s, idx));
+        if (!child) { code = fail(SUFFIX_MISSING, node); break; }
+        node = child;
+        bump(visits, node);
+        if (idx + node.length > s.len) { code = fail(SUFFIX_MISSING, node); break; }
+        const ref = node.ref!;
+        for (let i = 0; i < node.length; i++) {
+          if (seqToken(s, idx + i) != seqToken(ref, node.refIdx + i)) { code = fail(SUFFIX_MISSING, node); break; }
+        }
+        if (code != OK) break;
+        idx += node.length;
+      }
+      if (code == OK && !hasEndpoint(node, s)) code = fail(SUFFIX_MISSING, node);
+    }
+    s = s.next;
+  }
+  // 3. Counts equal the number of suffixes through each node.
+  if (code == OK) {
+    stackLen = 0;
+    push(t.root);
+    while (stackLen > 0) {
+      const node = pop();
+      const v = mapGet(visits, changetype<usize>(node));
+      if (<i32>v != node.count) { code = fail(COUNT_MISMATCH, node); break; }
+      let c = node.headChild;
+      while (c) {
+        push(c);
+        c = c.nextSibling;
+      }
+    }
+  }
+  mapFree(visits);
+  return code;
+}
+
+// Visits are stored as value = count (NOT_FOUND == 0 doubles as "none yet").
+function bump(visits: HashMap, node: Node): void {
+  const key = <u64>changetype<usize>(node);
+  mapSet(visits, key, mapGet(visits, key) + 1);
+}
+
+// Bytes held by the tree: nodes, groups, endpoints, tables and sequences.
+export function memoryBytes(t: Tree): usize {
+  let total: usize = offsetof<Tree>() + mapBytes(t.edges) + mapBytes(t.seqs);
+  stackLen = 0;
+  push(t.root);
+  while (stackLen > 0) {
+    const node = pop();
+    total += offsetof<Node>();
+    let e = node.endpoints;
+    while (e) {
+      total += offsetof<Endpoint>();
+      e = e.next;
+    }
+    let c = node.headChild;
+    // Each group is counted once, at its head.
+    while (c) {
+      if (c.group!.head === c) total += offsetof<Group>();
+      push(c);
+      c = c.nextSibling;
+    }
+  }
+  let s = t.firstSeq;
+  while (s) {
+    total += offsetof<Seq>() + (<usize>s.cap << 2) + (<usize>t.maxDepth << 2);
+    s = s.next;
+  }
+  return total;
+}
+
+export { NOT_FOUND };

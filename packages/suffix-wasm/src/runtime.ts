@@ -1,0 +1,146 @@
+// Loading the WebAssembly module and moving token arrays in and out of its
+// memory. One runtime (one wasm instance) can hold any number of trees.
+
+import { WASM_BASE64 } from "./generated/wasm-base64.js";
+
+/** The raw exports of `build/suffix_tree.wasm` (see assembly/index.ts). */
+export interface SuffixWasmExports {
+  memory: WebAssembly.Memory;
+  ioReserve(n: number): number;
+  treeNew(maxDepth: number): number;
+  treeFree(tree: number): void;
+  treeExtend(tree: number, seqId: number, n: number): void;
+  treeAppend(tree: number, seqId: number, token: number): void;
+  treeRemove(tree: number, seqId: number): number;
+  treeSeqLength(tree: number, seqId: number): number;
+  treeNumSeqs(tree: number): number;
+  treeSpeculate(
+    tree: number, ctxLen: number, maxSpecTokens: number, maxSpecFactor: number,
+    maxSpecOffset: number, minTokenProb: number, useTreeSpec: number,
+  ): number;
+  draftTokens(): number;
+  draftParents(): number;
+  draftProbs(): number;
+  draftScore(): number;
+  draftMatchLen(): number;
+  treeCheckIntegrity(tree: number): number;
+  integrityFailedNode(): number;
+  treeMemoryBytes(tree: number): number;
+  pooledBytes(): number;
+}
+
+/** Where to get the module from; by default the copy embedded in this package. */
+export type WasmSource =
+  | { bytes: BufferSource }
+  | { url: string | URL }
+  | { module: WebAssembly.Module };
+
+export class SuffixRuntime {
+  readonly exports: SuffixWasmExports;
+  private i32: Int32Array;
+  private f32: Float32Array;
+
+  constructor(instance: WebAssembly.Instance) {
+    this.exports = instance.exports as unknown as SuffixWasmExports;
+    this.i32 = new Int32Array(this.exports.memory.buffer);
+    this.f32 = new Float32Array(this.exports.memory.buffer);
+  }
+
+  /** Bytes of linear memory the instance holds (it grows, never shrinks). */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
+  /** Bytes parked in free lists, ready to be reused by new nodes. */
+  get pooledBytes(): number {
+    return this.exports.pooledBytes();
+  }
+
+  // Views go stale when memory grows; refresh them lazily.
+  private views(): void {
+    if (this.i32.buffer !== this.exports.memory.buffer) {
+      this.i32 = new Int32Array(this.exports.memory.buffer);
+      this.f32 = new Float32Array(this.exports.memory.buffer);
+    }
+  }
+
+  /**
+   * Writes `tokens` (already validated) into the I/O buffer, returning the
+   * count. Typed arrays go in with one memcpy-like `set`.
+   */
+  writeTokens(tokens: ArrayLike<number>, start = 0, end = tokens.length): number {
+    const n = end - start;
+    const ptr = this.exports.ioReserve(n) >>> 2;
+    this.views();
+    if (ArrayBuffer.isView(tokens)) {
+      this.i32.set((tokens as Int32Array).subarray(start, end), ptr);
+    } else {
+      const view = this.i32;
+      for (let i = 0; i < n; i++) view[ptr + i] = tokens[start + i];
+    }
+    return n;
+  }
+
+  readInt32(ptr: number, n: number): Int32Array {
+    this.views();
+    return this.i32.slice(ptr >>> 2, (ptr >>> 2) + n);
+  }
+
+  readFloat32(ptr: number, n: number): Float32Array {
+    this.views();
+    return this.f32.slice(ptr >>> 2, (ptr >>> 2) + n);
+  }
+}
+
+function decodeBase64(b64: string): Uint8Array {
+  // atob exists in Node >= 16 and every browser.
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const imports = {
+  env: {
+    abort(_msg: number, _file: number, line: number, col: number): never {
+      throw new Error(`suffix-wasm: internal assertion failed at ${line}:${col}`);
+    },
+  },
+};
+
+let embeddedModule: WebAssembly.Module | undefined;
+
+function embedded(): WebAssembly.Module {
+  embeddedModule ??= new WebAssembly.Module(decodeBase64(WASM_BASE64) as BufferSource);
+  return embeddedModule;
+}
+
+/**
+ * Synchronously instantiates a runtime from the embedded module. Works in
+ * Node and in workers; on a browser's main thread prefer `loadSuffixRuntime`.
+ */
+export function createSuffixRuntime(): SuffixRuntime {
+  return new SuffixRuntime(new WebAssembly.Instance(embedded(), imports));
+}
+
+/** Asynchronously instantiates a runtime from bytes, a URL, a module, or the embedded copy. */
+export async function loadSuffixRuntime(source?: WasmSource): Promise<SuffixRuntime> {
+  let module: WebAssembly.Module;
+  if (!source) module = embedded();
+  else if ("module" in source) module = source.module;
+  else if ("bytes" in source) module = await WebAssembly.compile(source.bytes);
+  else {
+    const response = await fetch(source.url);
+    if (!response.ok) throw new Error(`suffix-wasm: fetching ${String(source.url)} failed with HTTP ${response.status}`);
+    module = await WebAssembly.compile(await response.arrayBuffer());
+  }
+  return new SuffixRuntime(await WebAssembly.instantiate(module, imports));
+}
+
+let shared: SuffixRuntime | undefined;
+
+/** The runtime used when none is given: created on first use, shared by all trees. */
+export function defaultRuntime(): SuffixRuntime {
+  shared ??= createSuffixRuntime();
+  return shared;
+}

@@ -47,10 +47,11 @@ def package_of(path: str, root: str) -> str:
     return "/".join(rel[:2]) if rel[0].startswith("@") else rel[0]
 
 
-def read_license(root: str, pkg: str, cache: dict) -> str:
+def read_license(root: str, pkg: str, cache: dict) -> tuple[str, str]:
+    """(license, version) from the package's package.json."""
     if pkg in cache:
         return cache[pkg]
-    lic = "UNKNOWN"
+    lic, version = "UNKNOWN", "?"
     try:
         with open(os.path.join(root, pkg, "package.json"), encoding="utf-8") as f:
             meta = json.load(f)
@@ -61,10 +62,11 @@ def read_license(root: str, pkg: str, cache: dict) -> str:
             l = " OR ".join(x.get("type", "?") if isinstance(x, dict) else str(x) for x in l)
         if l:
             lic = str(l)
+        version = str(meta.get("version", "?"))
     except (OSError, ValueError):
         pass
-    cache[pkg] = lic
-    return lic
+    cache[pkg] = (lic, version)
+    return cache[pkg]
 
 
 def walk_sources(root: str):
@@ -123,8 +125,8 @@ def collect(cfg: config.Config, roots: list[str]) -> tuple[list[dict], dict, dic
             per_pkg[pkg] = per_pkg.get(pkg, 0) + len(text)
             if is_code:
                 code_bytes += len(text)
-            lic = read_license(root, pkg, lic_cache)
-            e = licenses.setdefault(pkg, {"license": lic, "files": 0, "bytes": 0})
+            lic, version = read_license(root, pkg, lic_cache)
+            e = licenses.setdefault(pkg, {"license": lic, "version": version, "files": 0, "bytes": 0})
             e["files"] += 1
             e["bytes"] += len(text)
             docs.append({

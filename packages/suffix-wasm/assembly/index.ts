@@ -4,7 +4,7 @@
 // validated on the host side: these functions assume valid input.
 
 import { Tree, treeCreate, treeDestroy, append, remove, findSeq } from "./tree";
-import { speculate as speculateImpl, bestDraft } from "./speculate";
+import { speculate as speculateImpl, speculatePair, bestDraft } from "./speculate";
 import { checkIntegrity, memoryBytes, failedNode } from "./integrity";
 import { poolBytes } from "./nodes";
 
@@ -63,6 +63,18 @@ export function treeSpeculate(
 ): i32 {
   return speculateImpl(
     changetype<Tree>(t), ioBuf, ctxLen, maxSpecTokens, maxSpecFactor,
+    maxSpecOffset, minTokenProb, useTreeSpec,
+  );
+}
+
+// Speculate with a request's tree and the global tree (0: none) at once,
+// keeping the better draft (the request's own on ties).
+export function cacheSpeculate(
+  local: usize, global: usize, ctxLen: i32, maxSpecTokens: i32, maxSpecFactor: f32,
+  maxSpecOffset: f32, minTokenProb: f32, useTreeSpec: bool,
+): i32 {
+  return speculatePair(
+    changetype<Tree>(local), global, ioBuf, ctxLen, maxSpecTokens, maxSpecFactor,
     maxSpecOffset, minTokenProb, useTreeSpec,
   );
 }

@@ -58,6 +58,8 @@ function draftReserve(d: Draft, cap: i32): void {
 
 let best: Draft = draftNew();
 let cur: Draft = draftNew();
+// Holds the first tree's draft while a second tree is tried.
+let held: Draft = draftNew();
 
 export function bestDraft(): Draft {
   return best;
@@ -254,6 +256,26 @@ export function speculate(
       cur = tmp;
       best.matchLen = matchLen;
     }
+  }
+  return best.size;
+}
+
+// Drafts from a request's own tree and the global tree (0: none) over the
+// same context; the global draft wins only with a strictly higher score.
+export function speculatePair(
+  local: Tree, global: usize, ctx: usize, ctxLen: i32, maxSpecTokens: i32,
+  factor: f32, offset: f32, minProb: f32, useTree: bool,
+): i32 {
+  speculate(local, ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree);
+  if (global == 0) return best.size;
+  let tmp = held;
+  held = best;
+  best = tmp;
+  speculate(changetype<Tree>(global), ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree);
+  if (!(best.score > held.score)) {
+    tmp = held;
+    held = best;
+    best = tmp;
   }
   return best.size;
 }

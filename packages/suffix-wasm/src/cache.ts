@@ -8,9 +8,8 @@
 //   wins ties.
 
 import { SuffixRuntime, defaultRuntime } from "./runtime.js";
-import {
-  Draft, SpeculateOptions, SuffixTree, resolveSpeculateOptions, MAX_TREE_DEPTH,
-} from "./suffix-tree.js";
+import { SuffixTree, resolveSpeculateOptions, MAX_TREE_DEPTH } from "./suffix-tree.js";
+import type { Draft, SpeculateOptions } from "./draft.js";
 import { checkInt, checkRequestId, checkTokens, RequestId, SuffixInputError } from "./validate.js";
 
 export interface SuffixDecodingCacheOptions {
@@ -92,9 +91,12 @@ export class SuffixDecodingCache {
     const tree = this.local("reqId", reqId);
     const tokens = typeof tokenIds === "number" ? [tokenIds] : tokenIds;
     const checked = checkTokens("tokenIds", tokens);
-    tree.extend(LOCAL_SEQ, checked);
+    if (checked.length === 0) return;
+    // Written into wasm memory once, appended to both trees from there.
+    const n = this.runtime.writeTokens(checked);
+    tree.extendFromIo(LOCAL_SEQ, n);
     const seqId = this.reqToSeq.get(reqId);
-    if (seqId !== undefined) this.globalTree.extend(seqId, checked);
+    if (seqId !== undefined) this.globalTree.extendFromIo(seqId, n);
   }
 
   /** Removes a response from the global tree. */
@@ -117,11 +119,13 @@ export class SuffixDecodingCache {
     const tree = this.local("reqId", reqId);
     const ctx = checkTokens("context", context);
     const o = resolveSpeculateOptions(options, this.maxTreeDepth);
-    const start = Math.max(0, ctx.length - this.maxTreeDepth);
-    const local = tree.speculateResolved(ctx, o, start);
-    if (this.maxCachedRequests === 0) return local;
-    const global = this.globalTree.speculateResolved(ctx, o, start);
-    return global.score > local.score ? global : local;
+    const rt = this.runtime;
+    const n = rt.writeTokens(ctx, Math.max(0, ctx.length - this.maxTreeDepth), ctx.length);
+    const size = rt.exports.cacheSpeculate(
+      tree.live(), this.maxCachedRequests === 0 ? 0 : this.globalTree.live(), n,
+      o.maxSpecTokens, o.maxSpecFactor, o.maxSpecOffset, o.minTokenProb, o.useTreeSpec ? 1 : 0,
+    );
+    return rt.readDraft(size);
   }
 
   /** Bytes held by all trees (walks them: for reports, not hot paths). */

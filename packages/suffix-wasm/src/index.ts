@@ -2,10 +2,8 @@
 // Browser-safe: nothing here uses Node-only APIs (the CLI lives in src/cli/).
 
 export { SuffixDecodingCache, type SuffixDecodingCacheOptions } from "./cache.js";
-export {
-  SuffixTree, EMPTY_DRAFT, MAX_TREE_DEPTH, resolveSpeculateOptions,
-  type Draft, type SpeculateOptions, type ResolvedSpeculateOptions,
-} from "./suffix-tree.js";
+export { SuffixTree, EMPTY_DRAFT, MAX_TREE_DEPTH, resolveSpeculateOptions } from "./suffix-tree.js";
+export type { Draft, SpeculateOptions, ResolvedSpeculateOptions } from "./draft.js";
 export {
   SuffixRuntime, createSuffixRuntime, loadSuffixRuntime, defaultRuntime,
   type WasmSource, type SuffixWasmExports,

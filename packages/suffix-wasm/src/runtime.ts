@@ -2,6 +2,7 @@
 // memory. One runtime (one wasm instance) can hold any number of trees.
 
 import { WASM_BASE64 } from "./generated/wasm-base64.js";
+import type { Draft } from "./draft.js";
 
 /** The raw exports of `build/suffix_tree.wasm` (see assembly/index.ts). */
 export interface SuffixWasmExports {
@@ -16,6 +17,10 @@ export interface SuffixWasmExports {
   treeNumSeqs(tree: number): number;
   treeSpeculate(
     tree: number, ctxLen: number, maxSpecTokens: number, maxSpecFactor: number,
+    maxSpecOffset: number, minTokenProb: number, useTreeSpec: number,
+  ): number;
+  cacheSpeculate(
+    local: number, global: number, ctxLen: number, maxSpecTokens: number, maxSpecFactor: number,
     maxSpecOffset: number, minTokenProb: number, useTreeSpec: number,
   ): number;
   draftTokens(): number;
@@ -79,6 +84,18 @@ export class SuffixRuntime {
       for (let i = 0; i < n; i++) view[ptr + i] = tokens[start + i];
     }
     return n;
+  }
+
+  /** Copies out the draft left by the last speculate call (`size` tokens). */
+  readDraft(size: number): Draft {
+    const ex = this.exports;
+    return {
+      tokenIds: this.readInt32(ex.draftTokens(), size),
+      parents: this.readInt32(ex.draftParents(), size),
+      probs: this.readFloat32(ex.draftProbs(), size),
+      score: ex.draftScore(),
+      matchLen: ex.draftMatchLen(),
+    };
   }
 
   readInt32(ptr: number, n: number): Int32Array {

@@ -7,7 +7,7 @@
 // bonus token (the next true token, when any is left); stop the request.
 
 import { SuffixDecodingCache } from "./cache.js";
-import { Draft, SpeculateOptions } from "./suffix-tree.js";
+import type { Draft, SpeculateOptions } from "./draft.js";
 import { SuffixRuntime, defaultRuntime } from "./runtime.js";
 
 export interface TraceRow {

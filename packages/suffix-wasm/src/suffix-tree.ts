@@ -2,43 +2,9 @@
 // `maxDepth` tokens deep, living in a wasm runtime.
 
 import { SuffixRuntime, defaultRuntime } from "./runtime.js";
+import type { Draft, ResolvedSpeculateOptions, SpeculateOptions } from "./draft.js";
 import { checkBool, checkFinite, checkInt, checkToken, checkTokens, SuffixInputError } from "./validate.js";
 import { INTEGRITY_MESSAGES } from "./integrity-messages.js";
-
-/** A draft: a chain (path mode) or a tree of proposed tokens. */
-export interface Draft {
-  /** Proposed token ids. */
-  tokenIds: Int32Array;
-  /** parents[i]: index of token i's parent in `tokenIds`, or -1 for a child of the context. */
-  parents: Int32Array;
-  /** Estimated probability of each token (float32). */
-  probs: Float32Array;
-  /** Sum of probs: the expected number of accepted tokens. */
-  score: number;
-  /** Length of the context suffix that matched. */
-  matchLen: number;
-}
-
-export interface SpeculateOptions {
-  /** Most tokens to propose (default: the tree's max depth). */
-  maxSpecTokens?: number;
-  /** Draft length cap per matched token: floor(matchLen * factor + offset). Default 1. */
-  maxSpecFactor?: number;
-  /** Added to the cap above. Default 0. */
-  maxSpecOffset?: number;
-  /** Stop (path) or prune (tree) below this estimated probability. Default 0.1. */
-  minTokenProb?: number;
-  /** Propose a tree of alternatives instead of a single path. Default false. */
-  useTreeSpec?: boolean;
-}
-
-export interface ResolvedSpeculateOptions {
-  maxSpecTokens: number;
-  maxSpecFactor: number;
-  maxSpecOffset: number;
-  minTokenProb: number;
-  useTreeSpec: boolean;
-}
 
 export const MAX_TREE_DEPTH = 1 << 16;
 
@@ -78,7 +44,8 @@ export class SuffixTree {
     finalizer.register(this, { runtime, handle: this.handle }, this);
   }
 
-  private live(): number {
+  /** The wasm handle, for SuffixDecodingCache (throws after dispose). */
+  live(): number {
     if (this.handle === 0) throw new Error("SuffixTree: used after dispose()");
     return this.handle;
   }
@@ -118,29 +85,24 @@ export class SuffixTree {
     return this.runtime.exports.treeNumSeqs(this.live());
   }
 
-  /**
-   * Proposes a continuation of `context` (its last tokens are matched; pass
-   * at most `maxDepth` of them, more only costs time).
-   */
+  /** Proposes a continuation of `context` (only its last `maxDepth` tokens are matched). */
   speculate(context: ArrayLike<number>, options?: SpeculateOptions): Draft {
     const checked = checkTokens("context", context);
     return this.speculateResolved(checked, resolveSpeculateOptions(options, this.maxDepth));
   }
 
   /** Same as speculate() for inputs the caller has already validated. */
-  speculateResolved(context: ArrayLike<number>, o: ResolvedSpeculateOptions, start = 0): Draft {
+  speculateResolved(context: ArrayLike<number>, o: ResolvedSpeculateOptions): Draft {
     const h = this.live();
     const rt = this.runtime;
-    const ex = rt.exports;
-    const n = rt.writeTokens(context, start, context.length);
-    const size = ex.treeSpeculate(h, n, o.maxSpecTokens, o.maxSpecFactor, o.maxSpecOffset, o.minTokenProb, o.useTreeSpec ? 1 : 0);
-    return {
-      tokenIds: rt.readInt32(ex.draftTokens(), size),
-      parents: rt.readInt32(ex.draftParents(), size),
-      probs: rt.readFloat32(ex.draftProbs(), size),
-      score: ex.draftScore(),
-      matchLen: ex.draftMatchLen(),
-    };
+    const n = rt.writeTokens(context, Math.max(0, context.length - this.maxDepth), context.length);
+    const size = rt.exports.treeSpeculate(h, n, o.maxSpecTokens, o.maxSpecFactor, o.maxSpecOffset, o.minTokenProb, o.useTreeSpec ? 1 : 0);
+    return rt.readDraft(size);
+  }
+
+  /** Appends the `n` tokens already in the runtime's I/O buffer. */
+  extendFromIo(seqId: number, n: number): void {
+    this.runtime.exports.treeExtend(this.live(), seqId, n);
   }
 
   /** Checks every invariant; returns null when sound, else what is broken. */
@@ -165,3 +127,4 @@ export class SuffixTree {
 }
 
 export { SuffixInputError };
+export type { Draft, ResolvedSpeculateOptions, SpeculateOptions };

@@ -85,7 +85,7 @@ export class SuffixTree {
     return this.runtime.exports.treeNumSeqs(this.live());
   }
 
-  /** Proposes a continuation of `context` (only its last `maxDepth` tokens are matched). */
+  /** Proposes a continuation of `context` (only its last `maxDepth + 1` tokens matter). */
   speculate(context: ArrayLike<number>, options?: SpeculateOptions): Draft {
     const checked = checkTokens("context", context);
     return this.speculateResolved(checked, resolveSpeculateOptions(options, this.maxDepth));
@@ -95,7 +95,9 @@ export class SuffixTree {
   speculateResolved(context: ArrayLike<number>, o: ResolvedSpeculateOptions): Draft {
     const h = this.live();
     const rt = this.runtime;
-    const n = rt.writeTokens(context, Math.max(0, context.length - this.maxDepth), context.length);
+    // Match lengths run up to context length - 1 and never exceed maxDepth,
+    // so the last maxDepth + 1 tokens decide the draft.
+    const n = rt.writeTokens(context, Math.max(0, context.length - this.maxDepth - 1), context.length);
     const size = rt.exports.treeSpeculate(h, n, o.maxSpecTokens, o.maxSpecFactor, o.maxSpecOffset, o.minTokenProb, o.useTreeSpec ? 1 : 0);
     return rt.readDraft(size);
   }

@@ -52,3 +52,12 @@ describe("glimpse-suffix simulate", () => {
     expect(badKey.code).toBe(1);
   });
 });
+
+describe("README example", () => {
+  it("runs and prints the documented draft", async () => {
+    const example = fileURLToPath(new URL("../examples/quickstart.mjs", import.meta.url));
+    const { stdout } = await run(process.execPath, [example]);
+    expect(stdout).toContain("draft tokens: [ 10, 11, 12 ]");
+    expect(stdout).toContain("score: 1.5 match length: 3");
+  });
+});

@@ -5,7 +5,7 @@
 #   tools/train/run.sh --smoke         # SMOKE: tiny data, few steps, a few minutes; writes to a scratch dir
 #   tools/train/run.sh --smoke train export parity   # only these stages, in this order
 #
-# Stages: sources corpus tokenizer data train export parity distill speculators evaluate fixtures bench test
+# Stages: sources corpus tokenizer data train export parity distill speculators evaluate fixtures bench card test
 # (default: all of them, in that order). SMOKE writes to $GLIMPSE_SMOKE_DIR (default tools/train/work/smoke),
 # never to models/. A rerun of `train` resumes from the last checkpoint (chunks of at most 2 h).
 # Needs: tools/train/setup.sh (Debian python3-torch & co) and Node 20 with onnxruntime-node (npm ci at the
@@ -18,22 +18,20 @@ CONFIG=full
 if [ "${1:-}" = "--smoke" ]; then CONFIG=smoke; shift; fi
 STAGES=("$@")
 if [ ${#STAGES[@]} -eq 0 ]; then
-  STAGES=(sources corpus tokenizer data train export parity distill speculators evaluate fixtures bench test)
+  STAGES=(sources corpus tokenizer data train export parity distill speculators evaluate fixtures bench card test)
 fi
 if [ "$CONFIG" = smoke ]; then
   export GLIMPSE_SMOKE_DIR="${GLIMPSE_SMOKE_DIR:-$HERE/work/smoke}"
-  OUT="$GLIMPSE_SMOKE_DIR"; MODEL="$OUT/model"
+  OUT="$GLIMPSE_SMOKE_DIR"; MODEL="$OUT/model"; NPM_DIR="$OUT/npm"
 else
-  OUT="$HERE/work/full"; MODEL="$(cd "$HERE/../.." && pwd)/models/glimpse-coder-tiny"
+  OUT="$HERE/work/full"; MODEL="$(cd "$HERE/../.." && pwd)/models/glimpse-coder-tiny"; NPM_DIR="$HERE/work/npm"
 fi
 mkdir -p "$OUT/metrics"
 stage() { echo "== $1 ($CONFIG) $(date -u +%H:%M:%S)"; }
 for s in "${STAGES[@]}"; do
   stage "$s"
   case "$s" in
-    sources)
-      if [ "$CONFIG" = smoke ] && [ -d work/npm/node_modules/express ]; then echo "sources present"; 
-      else GLIMPSE_SMOKE=$([ "$CONFIG" = smoke ] && echo 1 || echo 0) ./fetch_sources.sh; fi ;;
+    sources)     GLIMPSE_SMOKE=$([ "$CONFIG" = smoke ] && echo 1 || echo 0) ./fetch_sources.sh "$NPM_DIR" ;;
     corpus)      "$PY" -m glimpse_train.corpus --config "$CONFIG" ;;
     tokenizer)   "$PY" -m glimpse_train.tokenizer --config "$CONFIG" ;;
     data)        "$PY" -m glimpse_train.data --config "$CONFIG" ;;
@@ -45,6 +43,7 @@ for s in "${STAGES[@]}"; do
     evaluate)    "$PY" -m glimpse_train.evaluate --config "$CONFIG" ;;
     fixtures)    "$PY" -m glimpse_train.fixtures --config "$CONFIG" ;;
     bench)       node node/bench_decode.mjs "$MODEL" "$OUT/metrics/bench.json" ;;
+    card)        "$PY" -m glimpse_train.model_card --config "$CONFIG" ;;
     test)        (cd ../../packages/runtime-cuda && GLIMPSE_MODEL_DIR="$MODEL" npx vitest run test/embedded-model.test.ts) ;;
     *) echo "unknown stage $s" >&2; exit 2 ;;
   esac

@@ -45,6 +45,7 @@ class Config:
     name: str
     out_dir: str  # work directory for corpus, checkpoints, exports
     model_dir: str  # final model folder (models/glimpse-coder-tiny for FULL)
+    npm_dir: str = os.path.join(TRAIN_DIR, "work", "npm")  # where fetch_sources.sh installs the corpus packages
     # corpus
     code_bytes_cap: int = 24_000_000
     per_package_cap: int = 1_500_000
@@ -63,15 +64,15 @@ class Config:
     min_lr: float = 3e-4
     warmup_steps: int = 100
     max_steps: int = 6000
-    train_seconds: float = 4200.0  # total training time over all chunks (0: steps only)
+    train_seconds: float = 5400.0  # total training time over all chunks (0: steps only)
     time_budget_s: float = 7200.0  # one resumable chunk never runs longer than this
     ckpt_every_s: float = 300.0
     # speculators
     n_predict: int = 3
-    spec_inner_dim: int = 256
-    distill_prompts: int = 2400
+    spec_inner_dim: int = 192
+    distill_prompts: int = 3000
     distill_new_tokens: int = 64
-    spec_steps: int = 1500
+    spec_steps: int = 2000
     spec_batch: int = 256
     spec_lr: float = 2e-3
     # evaluation
@@ -94,6 +95,7 @@ def smoke() -> Config:
         name="smoke",
         out_dir=scratch,
         model_dir=os.path.join(scratch, "model"),
+        npm_dir=os.path.join(scratch, "npm"),
         code_bytes_cap=1_500_000,
         per_package_cap=200_000,
         synthetic_json_records=1500,

@@ -24,9 +24,9 @@ MAX_FILE_BYTES = 120_000
 MIN_FILE_BYTES = 200
 
 
-def default_roots() -> list[str]:
-    """node_modules trees the corpus reads (tools/train/work/npm is filled by fetch_sources.sh)."""
-    roots = [os.path.join(config.TRAIN_DIR, "work", "npm", "node_modules")]
+def default_roots(cfg: config.Config) -> list[str]:
+    """node_modules trees the corpus reads (cfg.npm_dir is filled by fetch_sources.sh)."""
+    roots = [os.path.join(cfg.npm_dir, "node_modules")]
     return [r for r in roots if os.path.isdir(r)]
 
 
@@ -152,7 +152,7 @@ def main() -> None:
     cfg, args = config.parse(p)
     out = config.paths(cfg)["corpus"]
     os.makedirs(out, exist_ok=True)
-    roots = default_roots()
+    roots = default_roots(cfg)
     if not roots:
         raise SystemExit("no sources: run tools/train/fetch_sources.sh first")
     docs, licenses, stats = collect(cfg, roots)

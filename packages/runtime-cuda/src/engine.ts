@@ -1,0 +1,556 @@
+// The engine: loads a model folder and runs the step loop
+//   propose -> verify (one forward pass for the whole batch) -> accept -> stream
+// over all active requests, which join and leave between steps.
+
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as ort from "onnxruntime-node";
+import { GenerationAbortedError, GlimpseConfigError, ModelLoadError } from "./errors.js";
+import { BatchKvCache, type KvShape } from "./kv/batch-kv-cache.js";
+import { addMetrics, emptyMetrics, type SpecMetrics } from "./metrics.js";
+import { detectLayout, type DecoderLayout } from "./model/layout.js";
+import { readModelConfig, type ModelConfig } from "./model/model-config.js";
+import { chooseProvider, createSession, type Device, type ProviderChoice } from "./model/session.js";
+import { TextTokenizer } from "./model/tokenizer.js";
+import { createProposer, parseSpeculativeConfig, type Draft, type Proposer, type SpeculativeConfig, type SpeculativeConfigInput } from "./proposers/index.js";
+import { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
+import { argmax, isGreedy, probabilities } from "./sampling/distribution.js";
+import {
+  RequestState, samplingFrom, type GenerateOptions, type GenerationChunk, type GenerationResult,
+} from "./scheduler/request.js";
+import { firstChain, layoutStep, type StepLayout } from "./verify/draft-layout.js";
+
+export interface EngineOptions {
+  device?: Device;
+  /** Threads per operator (default 2). */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** vLLM-style speculative config (object or JSON string); none decodes plainly. */
+  speculativeConfig?: SpeculativeConfigInput | string | null;
+  /** Most requests decoded together in one forward pass (default 8). */
+  maxBatchSize?: number;
+  /** Longest prompt + output (default: the model's max_position_embeddings). */
+  maxModelLen?: number;
+  /** Shrink or pause drafts that keep failing (default true). */
+  adaptive?: boolean;
+  /** Acceptance rule for sampled requests (tests swap it to prove they catch a wrong one). */
+  acceptRule?: AcceptRule;
+}
+
+const MASKED = -1e9;
+
+/** Finds the decoder graph: onnx/model.onnx, model.onnx, or onnx/model*.onnx. */
+export function findModelFile(dir: string, tree: boolean): string | null {
+  const name = tree ? "model_tree.onnx" : "model.onnx";
+  for (const p of [join(dir, "onnx", name), join(dir, name)]) if (existsSync(p)) return p;
+  if (tree) return null;
+  const onnxDir = join(dir, "onnx");
+  if (!existsSync(onnxDir)) return null;
+  const candidates = readdirSync(onnxDir).filter((f) => /^model.*\.onnx$/.test(f) && !f.includes("tree")).sort();
+  return candidates.length > 0 ? join(onnxDir, candidates[0]) : null;
+}
+
+export class Engine {
+  readonly cumulative: SpecMetrics = emptyMetrics();
+  private readonly waiting: RequestState[] = [];
+  private active: RequestState[] = [];
+  private batch: BatchKvCache;
+  private batchMembers: RequestState[] = [];
+  private nextId = 1;
+  private loopRunning = false;
+  private closed = false;
+  private finishedRequests = 0;
+
+  private constructor(
+    readonly modelDir: string,
+    readonly config: ModelConfig,
+    readonly tokenizer: TextTokenizer,
+    readonly layout: DecoderLayout,
+    private readonly session: ort.InferenceSession,
+    readonly provider: ProviderChoice,
+    readonly proposer: Proposer | null,
+    readonly speculative: SpeculativeConfig | null,
+    readonly maxBatchSize: number,
+    readonly maxModelLen: number,
+    private readonly adaptive: boolean,
+    private readonly acceptRule: AcceptRule,
+    readonly modelFile: string,
+  ) {
+    this.batch = BatchKvCache.empty(this.kvShape, 0);
+  }
+
+  static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
+    const dir = resolve(modelDir);
+    if (!existsSync(dir)) throw new ModelLoadError(`model folder ${dir} does not exist`);
+    const config = readModelConfig(dir);
+    const tokenizer = TextTokenizer.fromDir(dir);
+    const spec = options.speculativeConfig == null ? null : parseSpeculativeConfig(options.speculativeConfig);
+    const maxBatchSize = options.maxBatchSize ?? 8;
+    if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 256) {
+      throw new GlimpseConfigError("maxBatchSize", `must be an integer in [1, 256], got ${maxBatchSize}`);
+    }
+    const maxModelLen = options.maxModelLen ?? config.maxPositions;
+    if (!Number.isInteger(maxModelLen) || maxModelLen < 2 || maxModelLen > config.maxPositions) {
+      throw new GlimpseConfigError("maxModelLen", `must be an integer in [2, ${config.maxPositions}] (max_position_embeddings), got ${maxModelLen}`);
+    }
+    const provider = chooseProvider(options.device ?? "auto");
+    const sessionOptions = { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads };
+    // Tree drafts need the 4-D mask graph; everything else uses the 2-D one.
+    const wantTree = spec?.suffixUseTreeSpec === true && spec.method === "suffix";
+    const file = (wantTree ? findModelFile(dir, true) : null) ?? findModelFile(dir, false);
+    if (!file) throw new ModelLoadError(`model folder ${dir} has no onnx/model.onnx (nor model.onnx, nor onnx/model*.onnx)`);
+    const session = await createSession(file, provider, sessionOptions);
+    const layout = detectLayout(session, config, file);
+    const proposer = spec
+      ? await createProposer(spec, { modelDir: dir, model: config, hasHidden: layout.hasHiddenState, provider, session: sessionOptions })
+      : null;
+    return new Engine(dir, config, tokenizer, layout, session, provider, proposer, spec, maxBatchSize, maxModelLen,
+      options.adaptive ?? true, options.acceptRule ?? rejectionSample, file);
+  }
+
+  private get kvShape(): KvShape {
+    return { numLayers: this.layout.numLayers, numKvHeads: this.layout.numKvHeads, headDim: this.layout.headDim };
+  }
+
+  /** Requests admitted or running (for tests and the server's health). */
+  get activeRequestCount(): number {
+    return this.active.length + this.waiting.length;
+  }
+
+  get completedRequestCount(): number {
+    return this.finishedRequests;
+  }
+
+  private maxDraft(): number {
+    if (!this.speculative) return 0;
+    return this.speculative.numSpeculativeTokens ?? (this.speculative.method === "suffix" ? this.speculative.suffixMaxDepth : 5);
+  }
+
+  /** Streams a generation: text and token ids as they are verified. */
+  stream(options: GenerateOptions): AsyncGenerator<GenerationChunk> & { result: Promise<GenerationResult> } {
+    const state = this.admit(options);
+    const gen = state.queue.drain() as AsyncGenerator<GenerationChunk> & { result: Promise<GenerationResult> };
+    gen.result = state.resultPromise;
+    return gen;
+  }
+
+  /** Generates to the end and returns the whole result. */
+  async generate(options: GenerateOptions): Promise<GenerationResult> {
+    const state = this.admit(options);
+    return state.resultPromise;
+  }
+
+  private admit(options: GenerateOptions): RequestState & { resultPromise: Promise<GenerationResult> } {
+    if (this.closed) throw new Error("engine is closed");
+    const promptIds = this.promptIds(options);
+    const maxTokens = options.maxTokens ?? this.config.defaultMaxNewTokens;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+      throw new GlimpseConfigError("max_tokens", `must be an integer >= 1, got ${JSON.stringify(maxTokens)}`);
+    }
+    if (promptIds.length + maxTokens > this.maxModelLen) {
+      throw new GlimpseConfigError(
+        "max_tokens",
+        `prompt (${promptIds.length} tokens) + max_tokens (${maxTokens}) exceeds the model's maximum length ${this.maxModelLen}`,
+      );
+    }
+    const sampling = samplingFrom(options);
+    for (const field of ["stop", "stopTokenIds"] as const) {
+      const v = options[field];
+      if (v !== undefined && !Array.isArray(v)) throw new GlimpseConfigError(field, "must be an array");
+    }
+    let resolveFn!: (r: GenerationResult) => void;
+    let rejectFn!: (e: unknown) => void;
+    const resultPromise = new Promise<GenerationResult>((res, rej) => {
+      resolveFn = res;
+      rejectFn = rej;
+    });
+    resultPromise.catch(() => {}); // the stream reports errors too; avoid unhandled rejections
+    const speculate = this.proposer !== null && options.speculate !== false;
+    const state = Object.assign(
+      new RequestState(this.nextId++, promptIds, options, sampling, maxTokens, this.config.eosTokenIds, this.tokenizer,
+        speculate, this.maxDraft(), resolveFn, rejectFn),
+      { resultPromise },
+    );
+    if (options.signal?.aborted) {
+      this.finish(state, "abort");
+      return state;
+    }
+    options.signal?.addEventListener("abort", () => this.abort(state), { once: true });
+    this.waiting.push(state);
+    void this.runLoop();
+    return state;
+  }
+
+  private promptIds(o: GenerateOptions): number[] {
+    if (o.promptIds !== undefined) {
+      if (!Array.isArray(o.promptIds) && !ArrayBuffer.isView(o.promptIds)) throw new GlimpseConfigError("prompt", "token ids must be an array of integers");
+      const ids = Array.from(o.promptIds as ArrayLike<number>);
+      ids.forEach((t, i) => {
+        if (!Number.isInteger(t) || t < 0 || t >= this.config.vocabSize) {
+          throw new GlimpseConfigError(`prompt[${i}]`, `must be a token id in [0, ${this.config.vocabSize - 1}], got ${JSON.stringify(t)}`);
+        }
+      });
+      if (ids.length === 0) throw new GlimpseConfigError("prompt", "must contain at least one token");
+      return ids;
+    }
+    if (typeof o.prompt !== "string") throw new GlimpseConfigError("prompt", "must be a string (or pass promptIds)");
+    const ids = this.tokenizer.encode(o.prompt);
+    if (ids.length === 0) throw new GlimpseConfigError("prompt", "must contain at least one token");
+    return ids;
+  }
+
+  private abort(state: RequestState): void {
+    if (state.finishReason) return;
+    // Free it now if it is not in the middle of a step; else at the step's end.
+    const w = this.waiting.indexOf(state);
+    if (w >= 0) this.waiting.splice(w, 1);
+    this.finish(state, "abort");
+  }
+
+  private async runLoop(): Promise<void> {
+    if (this.loopRunning) return;
+    this.loopRunning = true;
+    try {
+      while (!this.closed && (this.waiting.length > 0 || this.active.length > 0)) {
+        await this.admitWaiting();
+        this.active = this.active.filter((r) => !r.finishReason);
+        if (this.active.length === 0) continue;
+        await this.step();
+        this.active = this.active.filter((r) => !r.finishReason);
+      }
+    } catch (err) {
+      for (const r of [...this.active, ...this.waiting]) this.fail(r, err);
+      this.active = [];
+      this.waiting.length = 0;
+    } finally {
+      this.loopRunning = false;
+      this.batchMembers = this.batchMembers.filter((r) => !r.finishReason);
+    }
+  }
+
+  private async admitWaiting(): Promise<void> {
+    while (this.waiting.length > 0 && this.active.length < this.maxBatchSize) {
+      const r = this.waiting.shift()!;
+      if (r.finishReason) continue;
+      try {
+        await this.prefill(r);
+      } catch (err) {
+        this.fail(r, err);
+        continue;
+      }
+      if (!r.finishReason) this.active.push(r);
+    }
+  }
+
+  // ---- forward passes ----
+
+  private feeds(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array | Float32Array, rows: number, s: number, cache: BatchKvCache): Record<string, ort.Tensor> {
+    const L = this.layout;
+    const total = cache.length + s;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor("int64", inputIds, [rows, s]),
+      attention_mask: L.maskRank === 2
+        ? new ort.Tensor("int64", mask as BigInt64Array, [rows, total])
+        : new ort.Tensor("float32", mask as Float32Array, [rows, 1, s, total]),
+    };
+    if (L.hasPositionIds) feeds.position_ids = new ort.Tensor("int64", positions, [rows, s]);
+    const dims = [rows, L.numKvHeads, cache.length, L.headDim];
+    for (let l = 0; l < L.numLayers; l++) {
+      feeds[L.pastKeyNames[l]] = new ort.Tensor("float32", cache.keys[l], dims);
+      feeds[L.pastValueNames[l]] = new ort.Tensor("float32", cache.values[l], dims);
+    }
+    return feeds;
+  }
+
+  private async run(feeds: Record<string, ort.Tensor>) {
+    const out = await this.session.run(feeds);
+    const L = this.layout;
+    return {
+      logits: out.logits.data as Float32Array,
+      hidden: L.hasHiddenState ? (out.last_hidden_state.data as Float32Array) : null,
+      keys: L.presentKeyNames.map((n) => out[n].data as Float32Array),
+      values: L.presentValueNames.map((n) => out[n].data as Float32Array),
+    };
+  }
+
+  private async prefill(r: RequestState): Promise<void> {
+    const n = r.tokens.length;
+    const ids = BigInt64Array.from(r.tokens, (t) => BigInt(t));
+    const pos = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+    let mask: BigInt64Array | Float32Array;
+    if (this.layout.maskRank === 2) {
+      mask = new BigInt64Array(n).fill(1n);
+    } else {
+      mask = new Float32Array(n * n);
+      for (let q = 0; q < n; q++) for (let k = q + 1; k < n; k++) mask[q * n + k] = MASKED;
+    }
+    const empty = BatchKvCache.empty(this.kvShape, 1);
+    const t0 = performance.now();
+    const out = await this.run(this.feeds(ids, pos, mask, 1, n, empty));
+    r.metrics.verifyMs += performance.now() - t0;
+    if (r.finishReason) return; // aborted while the prompt ran
+    r.prefillCache = empty.extended(out.keys, out.values, [new Uint8Array(n).fill(1)]);
+    const V = this.config.vocabSize;
+    const d = this.config.hiddenSize;
+    const token = this.pick(r, out.logits, (n - 1) * V, []);
+    if (out.hidden) r.hidden = out.hidden.slice((n - 1) * d, n * d);
+    if (r.speculate) this.proposer!.begin(r.id, r.tokens);
+    this.emit(r, [token.token], [token.logprob]);
+  }
+
+  /** Samples (or takes the argmax of) the target's next token at one position, trying draft candidates. */
+  private pick(r: RequestState, logits: Float32Array, offset: number, candidates: number[]): { token: number; accepted: number; logprob: number } {
+    const V = this.config.vocabSize;
+    let token: number;
+    let accepted: number;
+    if (isGreedy(r.sampling)) {
+      token = argmax(logits, offset, V);
+      accepted = candidates.indexOf(token);
+    } else {
+      const res = this.acceptRule(probabilities(logits, offset, V, r.sampling), candidates, r.rng);
+      token = res.token;
+      accepted = res.accepted;
+    }
+    return { token, accepted, logprob: r.options.logprobs ? logSoftmaxAt(logits, offset, V, token) : 0 };
+  }
+
+  // ---- the step ----
+
+  private regroup(): void {
+    const same = this.batchMembers.length === this.active.length && this.active.every((r, i) => this.batchMembers[i] === r);
+    if (same && this.batch.wasteRatio() < 0.5) return;
+    const sources = this.active.map((r) =>
+      r.prefillCache ? { cache: r.prefillCache, row: 0 } : { cache: this.batch, row: r.row },
+    );
+    this.batch = BatchKvCache.gather(this.kvShape, sources);
+    this.active.forEach((r, i) => {
+      r.row = i;
+      r.prefillCache = null;
+    });
+    this.batchMembers = [...this.active];
+  }
+
+  private draftBudget(r: RequestState): number {
+    if (!r.speculate) return 0;
+    if (r.pauseSteps > 0) {
+      r.pauseSteps--;
+      return 0;
+    }
+    // Never draft past the model's length or the request's remaining tokens.
+    const room = Math.min(this.maxModelLen - r.tokens.length - 1, r.maxTokens - r.output.length - 1);
+    return Math.max(0, Math.min(r.budget, room));
+  }
+
+  private async step(): Promise<void> {
+    this.regroup();
+    const rows = this.active;
+    const R = rows.length;
+    // 1. Propose.
+    const budgets = rows.map((r) => this.draftBudget(r));
+    const asking = rows.map((r, i) => ({ r, i })).filter(({ i }) => budgets[i] > 0);
+    const drafts: (Draft | null)[] = rows.map(() => null);
+    if (asking.length > 0) {
+      const t0 = performance.now();
+      const got = await this.proposer!.propose(asking.map(({ r, i }) => ({ requestId: r.id, tokens: r.tokens, hidden: r.hidden, maxTokens: budgets[i] })));
+      const ms = (performance.now() - t0) / asking.length;
+      asking.forEach(({ r, i }, k) => {
+        r.metrics.proposeMs += ms;
+        const d = got[k];
+        drafts[i] = d && this.layout.maskRank === 2 ? firstChain(d) : d;
+      });
+    }
+    const layouts: StepLayout[] = rows.map((r, i) => layoutStep(r.lastToken, drafts[i], budgets[i]));
+    const s = Math.max(...layouts.map((l) => l.tokens.length));
+    // 2. Verify: one forward pass over every row's step input.
+    const cache = this.batch;
+    const P = cache.length;
+    const total = P + s;
+    const ids = new BigInt64Array(R * s).fill(BigInt(this.config.padTokenId));
+    const pos = new BigInt64Array(R * s);
+    const mask2 = this.layout.maskRank === 2 ? new BigInt64Array(R * total) : null;
+    const mask4 = this.layout.maskRank === 4 ? new Float32Array(R * s * total).fill(MASKED) : null;
+    rows.forEach((r, i) => {
+      const lay = layouts[i];
+      const base = r.cachedLength;
+      for (let j = 0; j < s; j++) {
+        const real = j < lay.tokens.length;
+        if (real) ids[i * s + j] = BigInt(lay.tokens[j]);
+        pos[i * s + j] = BigInt(base + (real ? lay.depth[j] : 0));
+      }
+      const valid = cache.valid[i];
+      if (mask2) {
+        for (let p = 0; p < P; p++) mask2[i * total + p] = BigInt(valid[p]);
+        for (let j = 0; j < lay.tokens.length; j++) mask2[i * total + P + j] = 1n;
+      } else {
+        for (let j = 0; j < s; j++) {
+          const rowBase = (i * s + j) * total;
+          for (let p = 0; p < P; p++) if (valid[p]) mask4![rowBase + p] = 0;
+          if (j >= lay.tokens.length) {
+            mask4![rowBase + P + j] = 0; // padding attends to itself, never to nothing
+            continue;
+          }
+          for (let a = j; a >= 0; a = lay.parent[a]) mask4![rowBase + P + a] = 0;
+        }
+      }
+    });
+    const t0 = performance.now();
+    const out = await this.run(this.feeds(ids, pos, (mask2 ?? mask4)!, R, s, cache));
+    const verifyMs = (performance.now() - t0) / R;
+    // 3. Accept, row by row.
+    const V = this.config.vocabSize;
+    const d = this.config.hiddenSize;
+    const flags: Uint8Array[] = [];
+    rows.forEach((r, i) => {
+      const t1 = performance.now();
+      const lay = layouts[i];
+      const keep = new Uint8Array(s);
+      keep[0] = 1;
+      let at = 0;
+      const newTokens: number[] = [];
+      const logprobs: number[] = [];
+      for (;;) {
+        const kids = lay.children[at];
+        const pick = this.pick(r, out.logits, (i * s + at) * V, kids.map((c) => lay.tokens[c]));
+        newTokens.push(pick.token);
+        logprobs.push(pick.logprob);
+        if (pick.accepted < 0) break;
+        at = kids[pick.accepted];
+        keep[at] = 1;
+      }
+      flags.push(keep);
+      if (out.hidden) r.hidden = out.hidden.slice((i * s + at) * d, (i * s + at + 1) * d);
+      const draftLen = lay.tokens.length - 1;
+      const accepted = newTokens.length - 1;
+      const m = r.metrics;
+      m.steps++;
+      m.verifyMs += verifyMs;
+      if (draftLen > 0) {
+        m.drafts++;
+        m.draftTokens += draftLen;
+        m.acceptedTokens += accepted;
+        for (let k = 0; k < accepted; k++) m.acceptedPerPosition[k] = (m.acceptedPerPosition[k] ?? 0) + 1;
+        this.adapt(r, accepted);
+      }
+      m.sampleMs += performance.now() - t1;
+      this.emit(r, newTokens, logprobs);
+    });
+    this.batch = cache.extended(out.keys, out.values, flags);
+  }
+
+  private adapt(r: RequestState, accepted: number): void {
+    if (!this.adaptive) return;
+    const max = this.maxDraft();
+    if (accepted === 0) {
+      r.budget = Math.floor(r.budget / 2);
+      if (r.budget === 0) {
+        // Drafts keep failing: stop proposing for a while, longer each time.
+        r.pauseSteps = r.pauseLength;
+        r.pauseLength = Math.min(r.pauseLength * 2, 64);
+        r.budget = 1;
+      }
+    } else {
+      r.pauseLength = 2;
+      r.budget = Math.min(max, Math.max(r.budget, 2 * (accepted + 1)));
+    }
+  }
+
+  // ---- output ----
+
+  /** Appends verified tokens to a request, streams them, and ends it when a stop condition holds. */
+  private emit(r: RequestState, tokens: number[], logprobs: number[]): void {
+    if (r.finishReason) return;
+    if (r.firstTokenAt === 0) r.firstTokenAt = performance.now();
+    const out: number[] = [];
+    const outLogprobs: number[] = [];
+    let reason: "stop" | "length" | null = null;
+    for (let k = 0; k < tokens.length; k++) {
+      const t = tokens[k];
+      if (r.stopIds.has(t)) {
+        reason = "stop";
+        break;
+      }
+      out.push(t);
+      outLogprobs.push(logprobs[k]);
+      if (r.output.length + out.length >= r.maxTokens || r.tokens.length + out.length >= this.maxModelLen) {
+        reason = "length";
+        break;
+      }
+    }
+    for (const t of out) {
+      r.tokens.push(t);
+      r.output.push(t);
+    }
+    r.outputLogprobs.push(...outLogprobs);
+    r.metrics.outputTokens += out.length;
+    if (r.speculate && out.length > 0) this.proposer!.append(r.id, out);
+    let text = r.detokenizer.push(out);
+    if (reason) text += r.detokenizer.flush();
+    const matched = r.stopStrings.push(text);
+    let emitted = matched.emit;
+    if (matched.stopped) reason = "stop";
+    else if (reason) emitted += r.stopStrings.flush();
+    r.text += emitted;
+    if (out.length > 0 || emitted.length > 0) {
+      r.queue.push({ tokenIds: out, text: emitted, ...(r.options.logprobs ? { logprobs: outLogprobs } : {}) });
+    }
+    if (reason) this.finish(r, reason);
+  }
+
+  private finish(r: RequestState, reason: "stop" | "length" | "abort"): void {
+    if (r.finishReason) return;
+    r.finishReason = reason;
+    r.prefillCache = null;
+    if (r.speculate) this.proposer!.end(r.id);
+    this.finishedRequests++;
+    addMetrics(this.cumulative, r.metrics);
+    const totalMs = performance.now() - r.startedAt;
+    const genMs = r.firstTokenAt ? performance.now() - r.firstTokenAt : 0;
+    const result: GenerationResult = {
+      text: r.text,
+      tokenIds: [...r.output],
+      ...(r.options.logprobs ? { logprobs: [...r.outputLogprobs] } : {}),
+      finishReason: reason,
+      promptTokens: r.promptLength,
+      completionTokens: r.output.length,
+      metrics: {
+        ...r.metrics,
+        acceptedPerPosition: [...r.metrics.acceptedPerPosition],
+        timeToFirstTokenMs: r.firstTokenAt ? r.firstTokenAt - r.startedAt : totalMs,
+        totalMs,
+        tokensPerSecond: genMs > 0 ? (r.output.length - 1) / (genMs / 1000) : 0,
+      },
+    };
+    if (reason === "abort") {
+      r.queue.close(new GenerationAbortedError());
+      r.reject(new GenerationAbortedError());
+    } else {
+      r.queue.close();
+      r.resolve(result);
+    }
+  }
+
+  private fail(r: RequestState, err: unknown): void {
+    if (r.finishReason) return;
+    r.finishReason = "abort";
+    if (r.speculate) this.proposer!.end(r.id);
+    r.queue.close(err);
+    r.reject(err);
+  }
+
+  /** Stops accepting work and releases the sessions (after in-flight steps end). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const r of [...this.waiting, ...this.active]) this.finish(r, "abort");
+    while (this.loopRunning) await new Promise((res) => setTimeout(res, 5));
+    await this.proposer?.dispose();
+    await this.session.release();
+  }
+}
+
+function logSoftmaxAt(logits: Float32Array, offset: number, size: number, index: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < size; i++) max = Math.max(max, logits[offset + i]);
+  let sum = 0;
+  for (let i = 0; i < size; i++) sum += Math.exp(logits[offset + i] - max);
+  return logits[offset + index] - max - Math.log(sum);
+}

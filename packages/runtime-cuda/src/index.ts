@@ -1,0 +1,16 @@
+// @glimpse/runtime-cuda: speculative decoding on onnxruntime-node.
+
+export { Engine, findModelFile, type EngineOptions } from "./engine.js";
+export type { GenerateOptions, GenerationChunk, GenerationResult, FinishReason } from "./scheduler/request.js";
+export { GlimpseConfigError, ModelLoadError, GenerationAbortedError } from "./errors.js";
+export { type SpecMetrics, meanAcceptanceLength, emptyMetrics } from "./metrics.js";
+export { chooseProvider, CUDA_INSTALL_COMMAND, DEVICES, type Device, type ProviderChoice } from "./model/session.js";
+export { TextTokenizer, type ChatMessage } from "./model/tokenizer.js";
+export { readModelConfig, type ModelConfig } from "./model/model-config.js";
+export {
+  parseSpeculativeConfig, METHODS, SuffixProposer, NgramProposer, ArcticProposer, HybridProposer,
+  type SpeculativeConfig, type SpeculativeConfigInput, type Proposer, type Draft,
+} from "./proposers/index.js";
+export { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
+export { probabilities, sample, argmax, type SamplingParams } from "./sampling/distribution.js";
+export { Rng } from "./sampling/rng.js";

@@ -1,0 +1,104 @@
+// ONNX Runtime sessions and the choice of execution provider.
+
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { GlimpseConfigError, ModelLoadError } from "../errors.js";
+
+export type Device = "auto" | "cuda" | "cpu" | "webgpu";
+export const DEVICES: readonly Device[] = ["auto", "cuda", "cpu", "webgpu"];
+
+export interface SessionOptions {
+  device?: Device;
+  /** Threads for one operator (default 2, this machine's cores). */
+  intraOpThreads?: number;
+  /** Threads across operators (default 1). */
+  interOpThreads?: number;
+  /**
+   * Busy-wait between operator runs. Off by default: several sessions share
+   * the process (target, speculator) and spinning threads starve each other.
+   */
+  allowSpinning?: boolean;
+}
+
+export interface ProviderChoice {
+  provider: "cuda" | "cpu" | "webgpu";
+  reason: string;
+}
+
+/** The command that installs onnxruntime-node's CUDA provider (skipped by .npmrc). */
+export const CUDA_INSTALL_COMMAND = "npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12";
+
+function hasNvidiaGpu(): boolean {
+  return existsSync("/dev/nvidia0") || existsSync("/dev/nvidiactl");
+}
+
+// onnxruntime-node lists CUDA as "not bundled": it is usable only once its
+// provider library has been installed next to the binding.
+function cudaProviderInstalled(): boolean {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+    return existsSync(join(pkg, "bin", "napi-v6", process.platform, process.arch, "libonnxruntime_providers_cuda.so"));
+  } catch {
+    return false;
+  }
+}
+
+function backends(): string[] {
+  let names: string[];
+  try {
+    names = ort.listSupportedBackends().filter((b) => b.bundled || b.name !== "cuda").map((b) => b.name);
+  } catch {
+    names = ["cpu"];
+  }
+  if (cudaProviderInstalled()) names.push("cuda");
+  return names;
+}
+
+/** Decides the execution provider and says why. */
+export function chooseProvider(device: Device = "auto"): ProviderChoice {
+  if (!DEVICES.includes(device)) {
+    throw new GlimpseConfigError("device", `must be one of ${DEVICES.join(", ")}, got ${JSON.stringify(device)}`);
+  }
+  const available = backends();
+  const cudaBinaries = available.includes("cuda");
+  if (device === "cpu") return { provider: "cpu", reason: "device 'cpu' requested" };
+  if (device === "webgpu") {
+    if (!available.includes("webgpu")) {
+      throw new GlimpseConfigError("device", "'webgpu' is not available in this onnxruntime-node build");
+    }
+    return { provider: "webgpu", reason: "device 'webgpu' requested" };
+  }
+  if (device === "cuda") {
+    if (!cudaBinaries) {
+      throw new GlimpseConfigError(
+        "device",
+        `'cuda' needs onnxruntime-node's CUDA provider binaries, which are not installed. Install them with: ${CUDA_INSTALL_COMMAND}`,
+      );
+    }
+    if (!hasNvidiaGpu()) throw new GlimpseConfigError("device", "'cuda' requested but no NVIDIA GPU device (/dev/nvidia0) is present");
+    return { provider: "cuda", reason: "device 'cuda' requested" };
+  }
+  if (cudaBinaries && hasNvidiaGpu()) return { provider: "cuda", reason: "auto: CUDA provider binaries installed and an NVIDIA GPU is present" };
+  if (!cudaBinaries) {
+    return { provider: "cpu", reason: `auto: CUDA provider binaries not installed (${CUDA_INSTALL_COMMAND}), using CPU` };
+  }
+  return { provider: "cpu", reason: "auto: CUDA provider binaries installed but no NVIDIA GPU found, using CPU" };
+}
+
+export async function createSession(path: string, provider: ProviderChoice, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  if (!existsSync(path)) throw new ModelLoadError(`missing ONNX file ${path}`);
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: provider.provider === "cpu" ? ["cpu"] : [provider.provider, "cpu"],
+    intraOpNumThreads: opts.intraOpThreads ?? 2,
+    interOpNumThreads: opts.interOpThreads ?? 1,
+    graphOptimizationLevel: "all",
+    extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? "1" : "0" } } },
+  };
+  try {
+    return await ort.InferenceSession.create(path, options);
+  } catch (err) {
+    throw new ModelLoadError(`cannot load ${path} with onnxruntime (${provider.provider}): ${(err as Error).message}`);
+  }
+}

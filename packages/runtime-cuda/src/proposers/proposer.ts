@@ -1,0 +1,35 @@
+// The interface every draft proposer implements.
+
+/** A draft: token i follows token parents[i], or the last context token when parents[i] is -1. */
+export interface Draft {
+  tokens: number[];
+  parents: number[];
+  /** Proposer's own confidence (the suffix tree's expected accepted tokens). */
+  score: number;
+}
+
+/** What a proposer sees of a request at each step. */
+export interface ProposeInput {
+  requestId: number;
+  /** Prompt and generated tokens, the last being the token the next step starts from. */
+  tokens: readonly number[];
+  /** Target's last hidden state at the position that produced the last token (when the model has one). */
+  hidden?: Float32Array;
+  /** Most draft tokens wanted now (adaptive budget, at least 1). */
+  maxTokens: number;
+}
+
+export interface Proposer {
+  /** Config method name, e.g. "suffix". */
+  readonly method: string;
+  /** Whether drafts may branch (need a 4-D mask model to verify in one pass). */
+  readonly treeDrafts: boolean;
+  /** Needs the target's last hidden state. */
+  readonly needsHidden: boolean;
+  begin(requestId: number, promptIds: readonly number[]): void;
+  propose(inputs: ProposeInput[]): Promise<(Draft | null)[]>;
+  /** Tokens that became part of the request's output (accepted drafts and the target's own). */
+  append(requestId: number, tokens: readonly number[]): void;
+  end(requestId: number): void;
+  dispose(): Promise<void>;
+}

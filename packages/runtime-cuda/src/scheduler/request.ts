@@ -1,0 +1,165 @@
+// One generation request: its options, validated, and its state between steps.
+
+import { GlimpseConfigError } from "../errors.js";
+import { type SpecMetrics, emptyMetrics } from "../metrics.js";
+import type { SamplingParams } from "../sampling/distribution.js";
+import { Rng } from "../sampling/rng.js";
+import { IncrementalDetokenizer } from "../text/incremental-detokenizer.js";
+import { StopStringMatcher } from "../text/stop-strings.js";
+import type { TextTokenizer } from "../model/tokenizer.js";
+import type { BatchKvCache } from "../kv/batch-kv-cache.js";
+
+export interface GenerateOptions {
+  /** Text prompt (encoded with the model's tokenizer), or: */
+  prompt?: string;
+  /** Prompt token ids. */
+  promptIds?: readonly number[];
+  /** Most tokens to generate (default: the model's generation_config max_new_tokens). */
+  maxTokens?: number;
+  /** 0 (default) decodes greedily; > 0 samples. */
+  temperature?: number;
+  /** Nucleus sampling mass in (0, 1]. */
+  topP?: number;
+  /** Sample among the k most likely tokens (0: all). */
+  topK?: number;
+  /** Makes sampling reproducible. */
+  seed?: number;
+  /** Strings that end generation (not included in the output). */
+  stop?: readonly string[];
+  /** Token ids that end generation, besides EOS. */
+  stopTokenIds?: readonly number[];
+  ignoreEos?: boolean;
+  /** Report the log-probability of each generated token. */
+  logprobs?: boolean;
+  /** Use the engine's proposer for this request (default true). */
+  speculate?: boolean;
+  signal?: AbortSignal;
+}
+
+export type FinishReason = "stop" | "length" | "abort";
+
+export interface GenerationChunk {
+  tokenIds: number[];
+  text: string;
+  logprobs?: number[];
+}
+
+export interface GenerationResult {
+  text: string;
+  tokenIds: number[];
+  logprobs?: number[];
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  metrics: SpecMetrics & { timeToFirstTokenMs: number; totalMs: number; tokensPerSecond: number };
+}
+
+function check(field: string, ok: boolean, what: string, value: unknown): void {
+  if (!ok) throw new GlimpseConfigError(field, `${what}, got ${JSON.stringify(value) ?? String(value)}`);
+}
+
+export function samplingFrom(o: GenerateOptions): SamplingParams {
+  const t = o.temperature ?? 0;
+  check("temperature", typeof t === "number" && Number.isFinite(t) && t >= 0 && t <= 100, "must be a number in [0, 100]", t);
+  const topP = o.topP ?? 1;
+  check("top_p", typeof topP === "number" && topP > 0 && topP <= 1, "must be a number in (0, 1]", topP);
+  const topK = o.topK ?? 0;
+  check("top_k", Number.isInteger(topK) && topK >= 0, "must be an integer >= 0", topK);
+  return { temperature: t, topP, topK };
+}
+
+/** Output stream of a request: chunks pushed by the engine, pulled by the caller. */
+export class ChunkQueue {
+  private readonly items: GenerationChunk[] = [];
+  private wake: (() => void) | null = null;
+  done = false;
+  error: unknown = null;
+
+  push(chunk: GenerationChunk): void {
+    this.items.push(chunk);
+    this.notify();
+  }
+
+  close(error: unknown = null): void {
+    this.done = true;
+    this.error = error;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async *drain(): AsyncGenerator<GenerationChunk> {
+    for (;;) {
+      while (this.items.length > 0) yield this.items.shift()!;
+      if (this.done) {
+        if (this.error) throw this.error;
+        return;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+export class RequestState {
+  /** Prompt and generated tokens; the last one is not yet in the KV cache. */
+  readonly tokens: number[];
+  readonly output: number[] = [];
+  readonly outputLogprobs: number[] = [];
+  text = "";
+  readonly rng: Rng;
+  readonly detokenizer: IncrementalDetokenizer;
+  readonly stopStrings: StopStringMatcher;
+  readonly stopIds: Set<number>;
+  readonly metrics: SpecMetrics = emptyMetrics();
+  readonly queue = new ChunkQueue();
+  /** Hidden state that produced the last token (speculator input). */
+  hidden?: Float32Array;
+  /** The request's own cache right after its prompt, until it joins the batch. */
+  prefillCache: BatchKvCache | null = null;
+  /** Row in the batch cache, or -1. */
+  row = -1;
+  finishReason: FinishReason | null = null;
+  readonly startedAt = performance.now();
+  firstTokenAt = 0;
+  // Adaptive speculation: draft budget and pause after repeated misses.
+  budget: number;
+  pauseSteps = 0;
+  pauseLength = 2;
+
+  constructor(
+    readonly id: number,
+    promptIds: readonly number[],
+    readonly options: GenerateOptions,
+    readonly sampling: SamplingParams,
+    readonly maxTokens: number,
+    eosIds: readonly number[],
+    tokenizer: TextTokenizer,
+    readonly speculate: boolean,
+    maxDraft: number,
+    readonly resolve: (r: GenerationResult) => void,
+    readonly reject: (e: unknown) => void,
+  ) {
+    this.tokens = [...promptIds];
+    this.promptLength = promptIds.length;
+    this.rng = new Rng(options.seed);
+    this.detokenizer = new IncrementalDetokenizer(tokenizer);
+    this.stopStrings = new StopStringMatcher(options.stop ?? []);
+    this.stopIds = new Set([...(options.ignoreEos ? [] : eosIds), ...(options.stopTokenIds ?? [])]);
+    this.budget = maxDraft;
+  }
+
+  readonly promptLength: number;
+
+  get lastToken(): number {
+    return this.tokens[this.tokens.length - 1];
+  }
+
+  /** Tokens already in the KV cache. */
+  get cachedLength(): number {
+    return this.tokens.length - 1;
+  }
+}

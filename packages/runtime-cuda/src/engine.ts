@@ -12,7 +12,11 @@ import { detectLayout, type DecoderLayout } from "./model/layout.js";
 import { readModelConfig, type ModelConfig } from "./model/model-config.js";
 import { chooseProvider, createSession, type Device, type ProviderChoice } from "./model/session.js";
 import { TextTokenizer } from "./model/tokenizer.js";
-import { createProposer, parseSpeculativeConfig, type Draft, type Proposer, type SpeculativeConfig, type SpeculativeConfigInput } from "./proposers/index.js";
+import {
+  createProposer, parseSpeculativeConfig, HybridProposer, SuffixProposer,
+  type Draft, type Proposer, type SpeculativeConfig, type SpeculativeConfigInput,
+} from "./proposers/index.js";
+import type { SuffixState } from "./proposers/suffix.js";
 import { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
 import { argmax, isGreedy, probabilities } from "./sampling/distribution.js";
 import {
@@ -535,6 +539,49 @@ export class Engine {
     if (r.speculate) this.proposer!.end(r.id);
     r.queue.close(err);
     r.reject(err);
+  }
+
+  /** The suffix proposer (alone or inside the hybrid), if speculation uses one. */
+  get suffix(): SuffixProposer | null {
+    if (this.proposer instanceof SuffixProposer) return this.proposer;
+    if (this.proposer instanceof HybridProposer) return this.proposer.suffix;
+    return null;
+  }
+
+  private requireSuffix(): SuffixProposer {
+    const s = this.suffix;
+    if (!s) throw new GlimpseConfigError("speculative_config", "suffix decoding is not enabled (method \"suffix\", or \"arctic\" with enable_suffix_decoding)");
+    return s;
+  }
+
+  /** Adds a named document's text to the global suffix tree; returns its token count. */
+  addDocument(name: string, text: string): number {
+    if (typeof name !== "string" || name.length === 0 || name.length > 256) throw new GlimpseConfigError("name", "must be a non-empty string of at most 256 characters");
+    if (typeof text !== "string") throw new GlimpseConfigError("text", "must be a string");
+    const ids = this.tokenizer.encode(text);
+    this.requireSuffix().addDocument(name, ids);
+    return ids.length;
+  }
+
+  removeDocument(name: string): boolean {
+    return this.requireSuffix().removeDocument(name);
+  }
+
+  listDocuments(): { name: string; tokens: number }[] {
+    return this.requireSuffix().listDocuments();
+  }
+
+  clearDocuments(): void {
+    this.requireSuffix().clearDocuments();
+  }
+
+  /** The global suffix tree's documents and responses, to save across restarts. */
+  exportSuffixState(): SuffixState {
+    return this.requireSuffix().exportState();
+  }
+
+  importSuffixState(state: SuffixState): void {
+    this.requireSuffix().importState(state);
   }
 
   /** Stops accepting work and releases the sessions (after in-flight steps end). */

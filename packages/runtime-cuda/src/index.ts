@@ -11,6 +11,7 @@ export {
   parseSpeculativeConfig, METHODS, SuffixProposer, NgramProposer, ArcticProposer, HybridProposer,
   type SpeculativeConfig, type SpeculativeConfigInput, type Proposer, type Draft,
 } from "./proposers/index.js";
+export type { SuffixState } from "./proposers/suffix.js";
 export { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
 export { probabilities, sample, argmax, type SamplingParams } from "./sampling/distribution.js";
 export { Rng } from "./sampling/rng.js";

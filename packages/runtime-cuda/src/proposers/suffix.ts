@@ -14,11 +14,21 @@ export interface SuffixProposerOptions {
   useTreeSpec: boolean;
 }
 
+/** What the global tree holds, in a form that can be saved and restored. */
+export interface SuffixState {
+  documents: { name: string; tokens: number[] }[];
+  responses: number[][];
+}
+
 export class SuffixProposer implements Proposer {
   readonly method = "suffix";
   readonly needsHidden = false;
   readonly treeDrafts: boolean;
   readonly cache: SuffixDecodingCache;
+  // Token copies of what the global tree holds, for saving it (oldest first).
+  private readonly responses = new Map<number | string, number[]>();
+  private readonly documents = new Map<string, number[]>();
+  private restoredIds = 0;
 
   constructor(private readonly opts: SuffixProposerOptions) {
     this.treeDrafts = opts.useTreeSpec;
@@ -27,6 +37,19 @@ export class SuffixProposer implements Proposer {
 
   begin(requestId: number, promptIds: readonly number[]): void {
     this.cache.startRequest(requestId, promptIds);
+    this.track(requestId);
+  }
+
+  private track(id: number | string): void {
+    if (!this.cache.isCached(id)) return;
+    this.responses.set(id, []);
+    // Forget copies of responses the cache has evicted.
+    for (const key of this.responses.keys()) {
+      if (!this.cache.isCached(key)) {
+        this.responses.delete(key);
+        if (typeof key === "string") this.documents.delete(key.slice(4));
+      }
+    }
   }
 
   async propose(inputs: ProposeInput[]): Promise<(Draft | null)[]> {
@@ -46,18 +69,65 @@ export class SuffixProposer implements Proposer {
   }
 
   append(requestId: number, tokens: readonly number[]): void {
-    if (tokens.length > 0) this.cache.addActiveResponse(requestId, tokens as number[]);
+    if (tokens.length === 0) return;
+    this.cache.addActiveResponse(requestId, tokens as number[]);
+    this.responses.get(requestId)?.push(...tokens);
   }
 
   end(requestId: number): void {
     if (this.cache.isActive(requestId)) this.cache.stopRequest(requestId);
   }
 
-  /** Adds text the client expects to recur (e.g. open files) to the global tree. */
-  addDocument(documentId: number, tokens: readonly number[]): void {
-    this.cache.startRequest(documentId, []);
-    this.cache.addActiveResponse(documentId, tokens as number[]);
-    this.cache.stopRequest(documentId);
+  /**
+   * Adds tokens the client expects to recur (an open file, say) to the global
+   * tree under `name`, replacing a document of the same name. Documents take
+   * cache slots like responses and are evicted with them, oldest first.
+   */
+  addDocument(name: string, tokens: readonly number[]): void {
+    const id = `doc:${name}`;
+    if (this.cache.isCached(id)) this.cache.evictCachedResponse(id);
+    this.cache.startRequest(id, []);
+    this.track(id);
+    this.cache.addActiveResponse(id, tokens as number[]);
+    this.cache.stopRequest(id);
+    this.responses.set(id, [...tokens]);
+    this.documents.set(name, [...tokens]);
+  }
+
+  removeDocument(name: string): boolean {
+    const id = `doc:${name}`;
+    this.documents.delete(name);
+    this.responses.delete(id);
+    if (!this.cache.isCached(id)) return false;
+    this.cache.evictCachedResponse(id);
+    return true;
+  }
+
+  listDocuments(): { name: string; tokens: number }[] {
+    return [...this.documents].filter(([name]) => this.cache.isCached(`doc:${name}`)).map(([name, t]) => ({ name, tokens: t.length }));
+  }
+
+  clearDocuments(): void {
+    for (const name of [...this.documents.keys()]) this.removeDocument(name);
+  }
+
+  exportState(): SuffixState {
+    const documents = this.listDocuments().map(({ name }) => ({ name, tokens: [...this.documents.get(name)!] }));
+    const responses = [...this.responses].filter(([id]) => typeof id !== "string" || !id.startsWith("doc:")).map(([, t]) => [...t]);
+    return { documents, responses };
+  }
+
+  /** Restores a saved state: responses first (oldest first), then documents. */
+  importState(state: SuffixState): void {
+    for (const tokens of state.responses) {
+      const id = `restored:${this.restoredIds++}`;
+      this.cache.startRequest(id, []);
+      this.track(id);
+      this.cache.addActiveResponse(id, tokens);
+      this.responses.get(id)?.push(...tokens);
+      this.cache.stopRequest(id);
+    }
+    for (const d of state.documents) this.addDocument(d.name, d.tokens);
   }
 
   async dispose(): Promise<void> {

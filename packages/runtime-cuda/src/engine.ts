@@ -19,6 +19,7 @@ import {
 import type { SuffixState } from "./proposers/suffix.js";
 import { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
 import { argmax, isGreedy, probabilities } from "./sampling/distribution.js";
+import { uniformAt } from "./sampling/rng.js";
 import {
   RequestState, samplingFrom, type GenerateOptions, type GenerationChunk, type GenerationResult,
 } from "./scheduler/request.js";
@@ -138,8 +139,8 @@ export class Engine {
     return gen;
   }
 
-  /** Generates to the end and returns the whole result. */
-  async generate(options: GenerateOptions): Promise<GenerationResult> {
+  /** Generates to the end and returns the whole result. Bad options throw at once. */
+  generate(options: GenerateOptions): Promise<GenerationResult> {
     const state = this.admit(options);
     return state.resultPromise;
   }
@@ -208,6 +209,9 @@ export class Engine {
     // Free it now if it is not in the middle of a step; else at the step's end.
     const w = this.waiting.indexOf(state);
     if (w >= 0) this.waiting.splice(w, 1);
+    // A step in flight keeps its own row list; the batch cache row is
+    // dropped at the next regroup.
+    this.active = this.active.filter((r) => r !== state);
     this.finish(state, "abort");
   }
 
@@ -303,7 +307,7 @@ export class Engine {
   }
 
   /** Samples (or takes the argmax of) the target's next token at one position, trying draft candidates. */
-  private pick(r: RequestState, logits: Float32Array, offset: number, candidates: number[]): { token: number; accepted: number; logprob: number } {
+  private pick(r: RequestState, logits: Float32Array, offset: number, candidates: number[], pending = 0): { token: number; accepted: number; logprob: number } {
     const V = this.config.vocabSize;
     let token: number;
     let accepted: number;
@@ -311,7 +315,9 @@ export class Engine {
       token = argmax(logits, offset, V);
       accepted = candidates.indexOf(token);
     } else {
-      const res = this.acceptRule(probabilities(logits, offset, V, r.sampling), candidates, r.rng);
+      // Output position of the token chosen here: one uniform number per position.
+      const position = r.output.length + pending;
+      const res = this.acceptRule(probabilities(logits, offset, V, r.sampling), candidates, uniformAt(r.seed, position));
       token = res.token;
       accepted = res.accepted;
     }
@@ -414,7 +420,7 @@ export class Engine {
       const logprobs: number[] = [];
       for (;;) {
         const kids = lay.children[at];
-        const pick = this.pick(r, out.logits, (i * s + at) * V, kids.map((c) => lay.tokens[c]));
+        const pick = this.pick(r, out.logits, (i * s + at) * V, kids.map((c) => lay.tokens[c]), newTokens.length);
         newTokens.push(pick.token);
         logprobs.push(pick.logprob);
         if (pick.accepted < 0) break;

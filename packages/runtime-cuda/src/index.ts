@@ -14,4 +14,4 @@ export {
 export type { SuffixState } from "./proposers/suffix.js";
 export { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
 export { probabilities, sample, argmax, type SamplingParams } from "./sampling/distribution.js";
-export { Rng } from "./sampling/rng.js";
+export { Rng, uniformAt } from "./sampling/rng.js";

@@ -1,42 +1,30 @@
 // Deciding which draft tokens to keep, without changing what the target
 // model would have produced.
 //
-// Drafts here are deterministic (suffix, n-gram, and greedy speculator
-// heads all propose fixed tokens), so in rejection sampling the draft
-// distribution q is one-hot: a candidate c is kept with probability p(c);
-// after a rejection the target distribution becomes p with c removed and
-// renormalized, and the next sibling candidate is tried against it. When no
-// candidate survives, the bonus token is sampled from what remains. The
-// result is distributed exactly as sampling from p (SpecInfer's multi-
-// candidate rule with deterministic proposals).
+// Drafts are deterministic here (suffix, n-gram and greedy speculator heads
+// all propose fixed tokens), so in rejection sampling the draft distribution
+// q is one-hot: candidate c is kept with probability min(1, p(c)/q(c)) =
+// p(c), and after a rejection the next token comes from the residual
+// max(p - q, 0), i.e. p without c, renormalized; sibling candidates are tried
+// in turn against the residual (SpecInfer's multi-candidate rule).
+//
+// We draw that same process with one uniform number u per output position:
+// x = inverse-CDF(p, u); keep the candidate equal to x, if any. P(keep c) =
+// p(c), and given a rejection x is distributed as the residual, so this IS
+// rejection sampling for one-hot drafts. Because u depends only on the seed
+// and the position, a seeded request yields the same tokens with or without
+// speculation, whatever the drafts were.
 
-import { Rng } from "./rng.js";
 import { sample } from "./distribution.js";
 
-/** Chooses among `candidates` (sibling draft tokens) given the target distribution `p`. */
-export type AcceptRule = (p: Float64Array, candidates: readonly number[], rng: Rng) => { accepted: number; token: number };
-
 /**
- * Rejection sampling. Returns the index of the accepted candidate and its
- * token, or accepted -1 with a token sampled from the residual distribution.
+ * Chooses among `candidates` (sibling draft tokens) given the target
+ * distribution `p` and the position's uniform number `u`. Returns the index
+ * of the kept candidate (-1: none) and the token emitted at this position.
  */
-export const rejectionSample: AcceptRule = (p, candidates, rng) => {
-  let residual = p;
-  let copied = false;
-  for (let i = 0; i < candidates.length; i++) {
-    const c = candidates[i];
-    const pc = residual[c] ?? 0;
-    if (pc > 0 && rng.next() < pc) return { accepted: i, token: c };
-    if (pc > 0) {
-      if (!copied) {
-        residual = Float64Array.from(residual);
-        copied = true;
-      }
-      // max(p - onehot(c), 0), renormalized: c is gone.
-      residual[c] = 0;
-      const rest = 1 - pc;
-      for (let k = 0; k < residual.length; k++) residual[k] /= rest;
-    }
-  }
-  return { accepted: -1, token: sample(residual, rng.next()) };
+export type AcceptRule = (p: Float64Array, candidates: readonly number[], u: number) => { accepted: number; token: number };
+
+export const rejectionSample: AcceptRule = (p, candidates, u) => {
+  const token = sample(p, u);
+  return { accepted: candidates.indexOf(token), token };
 };

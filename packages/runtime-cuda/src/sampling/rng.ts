@@ -35,3 +35,20 @@ export class Rng {
     return result / 4294967296;
   }
 }
+
+/**
+ * The uniform number for output position `position` of a request seeded with
+ * `seed`: independent of how many numbers earlier steps used.
+ */
+export function uniformAt(seed: number, position: number): number {
+  let z = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(position + 0x632be5ab, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
+  z = (z ^ (z >>> 16)) >>> 0;
+  // 53 random bits from two rounds, for a fine-grained uniform.
+  let w = (z + 0x9e3779b9) >>> 0;
+  w = Math.imul(w ^ (w >>> 16), 0x21f0aaad) >>> 0;
+  w = Math.imul(w ^ (w >>> 15), 0x735a2d97) >>> 0;
+  w = (w ^ (w >>> 15)) >>> 0;
+  return ((z >>> 5) * 67108864 + (w >>> 6)) / 9007199254740992;
+}

@@ -3,7 +3,6 @@
 import { GlimpseConfigError } from "../errors.js";
 import { type SpecMetrics, emptyMetrics } from "../metrics.js";
 import type { SamplingParams } from "../sampling/distribution.js";
-import { Rng } from "../sampling/rng.js";
 import { IncrementalDetokenizer } from "../text/incremental-detokenizer.js";
 import { StopStringMatcher } from "../text/stop-strings.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
@@ -22,7 +21,7 @@ export interface GenerateOptions {
   topP?: number;
   /** Sample among the k most likely tokens (0: all). */
   topK?: number;
-  /** Makes sampling reproducible. */
+  /** Makes sampling reproducible: the same seed gives the same tokens, with or without speculation. */
   seed?: number;
   /** Strings that end generation (not included in the output). */
   stop?: readonly string[];
@@ -110,7 +109,8 @@ export class RequestState {
   readonly output: number[] = [];
   readonly outputLogprobs: number[] = [];
   text = "";
-  readonly rng: Rng;
+  /** Seed of this request's sampling (given, or drawn at random). */
+  readonly seed: number;
   readonly detokenizer: IncrementalDetokenizer;
   readonly stopStrings: StopStringMatcher;
   readonly stopIds: Set<number>;
@@ -145,7 +145,7 @@ export class RequestState {
   ) {
     this.tokens = [...promptIds];
     this.promptLength = promptIds.length;
-    this.rng = new Rng(options.seed);
+    this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.detokenizer = new IncrementalDetokenizer(tokenizer);
     this.stopStrings = new StopStringMatcher(options.stop ?? []);
     this.stopIds = new Set([...(options.ignoreEos ? [] : eosIds), ...(options.stopTokenIds ?? [])]);

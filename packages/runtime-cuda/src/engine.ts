@@ -547,6 +547,36 @@ export class Engine {
     r.reject(err);
   }
 
+  /**
+   * Times one forward pass that verifies k draft tokens (k = 0..maxDraft) at a
+   * given context length: median milliseconds per k. For projecting speedups.
+   */
+  async profileVerifyCost(contextLength = 512, maxDraft = 16, repeats = 15): Promise<number[]> {
+    if (this.active.length > 0 || this.waiting.length > 0) throw new Error("profileVerifyCost needs an idle engine");
+    const V = this.config.vocabSize;
+    const tokens = Array.from({ length: contextLength }, (_, i) => (i * 7919) % V);
+    const r = new RequestState(0, tokens, {}, { temperature: 0, topK: 0, topP: 1 }, 2, [], this.tokenizer, false, 0, () => {}, () => {});
+    await this.prefill(r);
+    const cache = r.prefillCache!;
+    const costs: number[] = [];
+    for (let k = 0; k <= maxDraft; k++) {
+      const s = k + 1;
+      const ids = BigInt64Array.from({ length: s }, (_, j) => BigInt(tokens[j]));
+      const pos = BigInt64Array.from({ length: s }, (_, j) => BigInt(contextLength + j));
+      const total = cache.length + s;
+      const mask = this.layout.maskRank === 2 ? new BigInt64Array(total).fill(1n) : new Float32Array(s * total);
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) await this.run(this.feeds(ids, pos, mask, 1, s, cache)); // warm-up
+      for (let i = 0; i < repeats; i++) {
+        const t0 = performance.now();
+        await this.run(this.feeds(ids, pos, mask, 1, s, cache));
+        times.push(performance.now() - t0);
+      }
+      costs.push(times.sort((a, b) => a - b)[Math.floor(times.length / 2)]);
+    }
+    return costs;
+  }
+
   /** The suffix proposer (alone or inside the hybrid), if speculation uses one. */
   get suffix(): SuffixProposer | null {
     if (this.proposer instanceof SuffixProposer) return this.proposer;

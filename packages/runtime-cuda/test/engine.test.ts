@@ -182,3 +182,15 @@ describe("text handling", () => {
     expect(n.push("a </b")).toEqual({ emit: "a </b", stopped: false });
   });
 });
+
+describe("README example", () => {
+  it("runs", { timeout: 120_000 }, async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const { fileURLToPath } = await import("node:url");
+    const example = fileURLToPath(new URL("../examples/generate.mjs", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [example, MODEL_DIR]);
+    expect(stdout).toMatch(/provider: (cpu|cuda)/);
+    expect(stdout).toMatch(/\d+ tokens in \d+ forward passes; \d+\/\d+ draft tokens accepted/);
+  });
+});

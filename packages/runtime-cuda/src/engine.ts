@@ -375,22 +375,28 @@ export class Engine {
     const cache = this.batch;
     const P = cache.length;
     const total = P + s;
-    const ids = new BigInt64Array(R * s).fill(BigInt(this.config.padTokenId));
+    // int64 tensors are filled through 32-bit views (low words; values are
+    // small and non-negative): far cheaper than creating BigInts one by one.
+    const ids = new BigInt64Array(R * s);
     const pos = new BigInt64Array(R * s);
+    const ids32 = new Int32Array(ids.buffer);
+    const pos32 = new Int32Array(pos.buffer);
     const mask2 = this.layout.maskRank === 2 ? new BigInt64Array(R * total) : null;
+    const mask32 = mask2 ? new Int32Array(mask2.buffer) : null;
     const mask4 = this.layout.maskRank === 4 ? new Float32Array(R * s * total).fill(MASKED) : null;
     rows.forEach((r, i) => {
       const lay = layouts[i];
       const base = r.cachedLength;
       for (let j = 0; j < s; j++) {
         const real = j < lay.tokens.length;
-        if (real) ids[i * s + j] = BigInt(lay.tokens[j]);
-        pos[i * s + j] = BigInt(base + (real ? lay.depth[j] : 0));
+        ids32[2 * (i * s + j)] = real ? lay.tokens[j] : this.config.padTokenId;
+        pos32[2 * (i * s + j)] = base + (real ? lay.depth[j] : 0);
       }
       const valid = cache.valid[i];
-      if (mask2) {
-        for (let p = 0; p < P; p++) mask2[i * total + p] = BigInt(valid[p]);
-        for (let j = 0; j < lay.tokens.length; j++) mask2[i * total + P + j] = 1n;
+      if (mask32) {
+        const rowBase = i * total;
+        for (let p = 0; p < P; p++) mask32[2 * (rowBase + p)] = valid[p];
+        for (let j = 0; j < lay.tokens.length; j++) mask32[2 * (rowBase + P + j)] = 1;
       } else {
         for (let j = 0; j < s; j++) {
           const rowBase = (i * s + j) * total;

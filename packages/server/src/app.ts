@@ -1,0 +1,70 @@
+// The express app: routes, auth, body parsing, errors. The engine is passed
+// in, so tests and benches can serve an engine they loaded themselves.
+
+import express, { type Express } from "express";
+import pino, { type Logger } from "pino";
+import type { Engine } from "@glimpse/runtime-cuda";
+import { requireApiKey } from "./auth.js";
+import { jsonBody } from "./body.js";
+import type { AppContext } from "./context.js";
+import { errorHandler, notFound } from "./errors.js";
+import { Limiter } from "./limiter.js";
+import { ServerMetrics } from "./metrics.js";
+import { chatRouter } from "./routes/chat.js";
+import { completionsRouter } from "./routes/completions.js";
+import { documentsRouter } from "./routes/documents.js";
+import { healthRouter } from "./routes/health.js";
+import { metricsRouter } from "./routes/metrics.js";
+import { modelsRouter } from "./routes/models.js";
+
+export interface AppOptions {
+  /** The name clients send as `model` (default: the model folder's name). */
+  servedModelName?: string;
+  /** Require `Authorization: Bearer <apiKey>` on /v1 routes. */
+  apiKey?: string;
+  /** Most generations in flight (running or queued); more get 429. Default 64. */
+  maxConcurrency?: number;
+  /** Largest request body (default "4mb"). */
+  bodyLimit?: string | number;
+  logger?: Logger;
+}
+
+export function createApp(engine: Engine, options: AppOptions = {}): { app: Express; ctx: AppContext } {
+  const log = options.logger ?? pino({ level: "silent" });
+  const modelName = options.servedModelName ?? defaultModelName(engine);
+  const ctx: AppContext = {
+    engine,
+    modelName,
+    limiter: new Limiter(options.maxConcurrency ?? 64),
+    metrics: new ServerMetrics(modelName, () => engine.activeRequestCount),
+    log,
+    draining: false,
+  };
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use((req, res, next) => {
+    const t0 = performance.now();
+    res.once("finish", () => {
+      const ms = Math.round(performance.now() - t0);
+      if (res.statusCode >= 400) ctx.metrics.httpErrors.inc({ status: String(res.statusCode) });
+      log.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms }, "request");
+    });
+    next();
+  });
+  app.use(healthRouter(ctx));
+  app.use(metricsRouter(ctx));
+  if (options.apiKey) app.use("/v1", requireApiKey(options.apiKey));
+  const body = jsonBody(options.bodyLimit ?? "4mb");
+  app.use(modelsRouter(ctx, Math.floor(Date.now() / 1000)));
+  app.use(completionsRouter(ctx, body));
+  app.use(chatRouter(ctx, body));
+  app.use(documentsRouter(ctx, body));
+  app.use(notFound);
+  app.use(errorHandler(log));
+  return { app, ctx };
+}
+
+function defaultModelName(engine: Engine): string {
+  return engine.modelDir.split(/[\\/]/).filter(Boolean).pop() ?? "glimpse";
+}

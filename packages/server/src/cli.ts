@@ -1,0 +1,125 @@
+// The `glimpse` command line: `serve` (the OpenAI-compatible server) and
+// `generate` (one prompt, streamed, with acceptance stats).
+
+import { Command, InvalidArgumentError, Option } from "commander";
+import pino from "pino";
+import { DEVICES, Engine, GlimpseConfigError, meanAcceptanceLength, type Device, type EngineOptions } from "@glimpse/runtime-cuda";
+import { EMBEDDED_MODEL_DIR } from "./paths.js";
+import { serve } from "./server.js";
+
+const int = (name: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+  return n;
+};
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError("must be a number");
+  return n;
+};
+
+/** Options that load the engine, shared by both commands. */
+function engineOptions(cmd: Command): Command {
+  return cmd
+    .option("--model <dir>", "model folder (Hugging Face layout with onnx/model.onnx)", EMBEDDED_MODEL_DIR)
+    .option("--speculative-config <json>", "vLLM-style speculative config, e.g. '{\"method\": \"suffix\"}' (none: plain decoding)")
+    .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("auto"))
+    .option("--max-model-len <n>", "longest prompt + completion in tokens", int("--max-model-len", 2))
+    .option("--max-batch-size <n>", "most requests decoded together in one forward pass", int("--max-batch-size", 1), 8)
+    .option("--threads <n>", "onnxruntime intra-op threads", int("--threads", 1));
+}
+
+interface EngineFlags {
+  model: string;
+  speculativeConfig?: string;
+  device: Device;
+  maxModelLen?: number;
+  maxBatchSize: number;
+  threads?: number;
+}
+
+async function loadEngine(o: EngineFlags): Promise<Engine> {
+  const options: EngineOptions = {
+    device: o.device,
+    speculativeConfig: o.speculativeConfig ?? null,
+    maxModelLen: o.maxModelLen,
+    maxBatchSize: o.maxBatchSize,
+    intraOpThreads: o.threads,
+  };
+  try {
+    return await Engine.load(o.model, options);
+  } catch (err) {
+    // Name the flag, not the runtime's option.
+    if (err instanceof GlimpseConfigError && err.field.startsWith("speculative_config")) throw new Error(`--speculative-config: ${err.message}`);
+    throw err;
+  }
+}
+
+export function program(): Command {
+  const prog = new Command("glimpse").description("Glimpse: lossless speculative decoding in TypeScript").showHelpAfterError();
+
+  engineOptions(prog.command("serve").description("serve the model over an OpenAI-compatible HTTP API"))
+    .option("--host <host>", "address to bind", "127.0.0.1")
+    .option("--port <port>", "port (0: any free port)", int("--port", 0), 8000)
+    .addOption(new Option("--api-key <key>", "require 'Authorization: Bearer <key>' on /v1 routes").env("GLIMPSE_API_KEY"))
+    .option("--served-model-name <name>", "model name clients send (default: the model folder's name)")
+    .option("--max-concurrency <n>", "most generations in flight; more get HTTP 429", int("--max-concurrency", 1), 64)
+    .option("--suffix-cache-file <path>", "load the global suffix cache from this file at start and save it at shutdown")
+    .option("--shutdown-timeout <seconds>", "how long SIGTERM waits for in-flight requests", num, 30)
+    .option("--log-level <level>", "pino log level", "info")
+    .action(async (o) => {
+      const log = pino({ level: o.logLevel });
+      const engine = await loadEngine(o);
+      log.info({ model: engine.modelDir, provider: engine.provider, speculative: engine.speculative }, "engine loaded");
+      const running = await serve(engine, {
+        host: o.host, port: o.port, apiKey: o.apiKey, servedModelName: o.servedModelName,
+        maxConcurrency: o.maxConcurrency, suffixCacheFile: o.suffixCacheFile,
+        shutdownTimeoutMs: o.shutdownTimeout * 1000, logger: log,
+      });
+      log.info({ url: running.url, model: running.ctx.modelName }, "listening");
+      process.stderr.write(curlExample(running.url, running.ctx.modelName, o.apiKey));
+      const stop = async (signal: string) => {
+        log.info({ signal }, "shutting down");
+        await running.close();
+        await engine.close();
+        log.info("stopped");
+        process.exit(0);
+      };
+      process.once("SIGTERM", () => void stop("SIGTERM"));
+      process.once("SIGINT", () => void stop("SIGINT"));
+    });
+
+  engineOptions(prog.command("generate").description("generate from one prompt, streamed, then print acceptance stats").argument("<prompt>", "prompt text"))
+    .option("--max-tokens <n>", "most tokens to generate", int("--max-tokens", 1), 128)
+    .option("--temperature <t>", "0 decodes greedily", num, 0)
+    .option("--seed <n>", "sampling seed", int("--seed", 0))
+    .option("--chat", "wrap the prompt as a user message in the model's chat template")
+    .action(async (prompt: string, o) => {
+      const engine = await loadEngine(o);
+      const text = o.chat ? engine.tokenizer.applyChatTemplate([{ role: "user", content: prompt }]) : prompt;
+      const stream = engine.stream({ prompt: text, maxTokens: o.maxTokens, temperature: o.temperature, seed: o.seed });
+      for await (const chunk of stream) process.stdout.write(chunk.text);
+      const r = await stream.result;
+      const m = r.metrics;
+      const rate = m.draftTokens > 0 ? (100 * m.acceptedTokens) / m.draftTokens : 0;
+      process.stderr.write(
+        `\n\n--- ${r.completionTokens} tokens (${r.finishReason}) in ${m.totalMs.toFixed(0)} ms: ${m.tokensPerSecond.toFixed(1)} tokens/s, ` +
+          `time to first token ${m.timeToFirstTokenMs.toFixed(1)} ms\n` +
+          `--- speculation: ${engine.speculative?.method ?? "off"}; drafts ${m.drafts}, draft tokens ${m.draftTokens}, accepted ${m.acceptedTokens} ` +
+          `(${rate.toFixed(1)}%), mean acceptance length ${meanAcceptanceLength(m).toFixed(2)}, per position [${m.acceptedPerPosition.join(", ")}]\n`,
+      );
+      await engine.close();
+    });
+  return prog;
+}
+
+function curlExample(url: string, model: string, apiKey: string | undefined): string {
+  const auth = apiKey ? ` \\\n  -H "Authorization: Bearer $GLIMPSE_API_KEY"` : "";
+  return `\nGlimpse is serving '${model}' at ${url}. Try:\n\n` +
+    `curl ${url}/v1/completions -H "Content-Type: application/json"${auth} \\\n` +
+    `  -d '{"model": "${model}", "prompt": "def fibonacci(n):", "max_tokens": 64, "temperature": 0}'\n\n`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await program().parseAsync(argv);
+}

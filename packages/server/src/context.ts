@@ -1,0 +1,57 @@
+// What every route needs: the engine, the served name, admission control,
+// metrics and the logger; plus request-scoped helpers.
+
+import type { Request, Response } from "express";
+import type { Engine } from "@glimpse/runtime-cuda";
+import type { Logger } from "pino";
+import type { z } from "zod";
+import { ApiError, fromZod } from "./errors.js";
+import type { Limiter } from "./limiter.js";
+import type { ServerMetrics } from "./metrics.js";
+
+export interface AppContext {
+  engine: Engine;
+  modelName: string;
+  limiter: Limiter;
+  metrics: ServerMetrics;
+  log: Logger;
+  /** Set once shutdown begins: new generations are refused with 503. */
+  draining: boolean;
+}
+
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw fromZod(parsed.error);
+  return parsed.data;
+}
+
+/** An absent model means the served one (as in vLLM); any other name is a 404. */
+export function checkModel(ctx: AppContext, model: string | undefined): void {
+  if (model !== undefined && model !== ctx.modelName) {
+    throw new ApiError(404, `model: the model '${model}' does not exist; this server serves '${ctx.modelName}'`, "not_found_error", "model", "model_not_found");
+  }
+}
+
+/** Reserves n generation slots; returns their release. */
+export function admit(ctx: AppContext, n: number): () => void {
+  if (ctx.draining) throw new ApiError(503, "the server is shutting down", "service_unavailable_error");
+  if (!ctx.limiter.tryAcquire(n)) {
+    throw new ApiError(429, `too many requests in flight (limit ${ctx.limiter.capacity} generations); retry later`, "rate_limit_error", null, "queue_full");
+  }
+  let released = false;
+  return () => {
+    if (!released) ctx.limiter.release(n);
+    released = true;
+  };
+}
+
+/** Aborts when the client goes away before the response is complete. */
+export function disconnectSignal(req: Request, res: Response): AbortSignal {
+  const ac = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);

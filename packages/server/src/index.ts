@@ -1,0 +1,8 @@
+// @glimpse/server: the OpenAI-compatible HTTP face of the Glimpse runtime.
+
+export { createApp, type AppOptions } from "./app.js";
+export { serve, type ServeOptions, type RunningServer } from "./server.js";
+export { ApiError } from "./errors.js";
+export { ServerMetrics } from "./metrics.js";
+export { JsonObjectFilter } from "./json-mode.js";
+export { EMBEDDED_MODEL_DIR } from "./paths.js";

@@ -1,0 +1,64 @@
+// Prompts as token ids: completion prompts (text, token ids, fill-in-the-middle)
+// and chat messages rendered with the model's chat template.
+
+import type { Engine } from "@glimpse/runtime-cuda";
+import { badRequest } from "./errors.js";
+import type { ChatMessageInput } from "./schemas/chat.js";
+
+export interface Prompt {
+  ids: number[];
+  /** The prompt as text (for echo). */
+  text: string;
+}
+
+// The embedded model's fill-in-the-middle tokens, in prefix-suffix-middle order.
+const FIM = { prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>" } as const;
+
+/** The prompts of a completion request: one per string or token-id list. */
+export function completionPrompts(engine: Engine, prompt: string | string[] | number[] | number[][], suffix: string | null | undefined): Prompt[] {
+  const list: (string | number[])[] =
+    typeof prompt === "string" ? [prompt]
+    : prompt.length > 0 && typeof prompt[0] === "number" ? [prompt as number[]]
+    : (prompt as (string | number[])[]);
+  return list.map((p, i) => {
+    const field = typeof prompt === "string" || typeof prompt[0] === "number" ? "prompt" : `prompt[${i}]`;
+    if (suffix != null) {
+      if (typeof p !== "string") throw badRequest("suffix", "fill-in-the-middle needs a text prompt, not token ids");
+      return fillInTheMiddle(engine, p, suffix);
+    }
+    const ids = typeof p === "string" ? engine.tokenizer.encode(p) : p;
+    if (ids.length === 0) throw badRequest(field, "must not be empty");
+    return { ids, text: typeof p === "string" ? p : engine.tokenizer.decode(p) };
+  });
+}
+
+/** `<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`, with the markers as single special tokens. */
+function fillInTheMiddle(engine: Engine, prefix: string, suffix: string): Prompt {
+  const t = engine.tokenizer;
+  const [p, s, m] = [t.tokenId(FIM.prefix), t.tokenId(FIM.suffix), t.tokenId(FIM.middle)];
+  if (p === undefined || s === undefined || m === undefined) {
+    throw badRequest("suffix", `this model has no fill-in-the-middle tokens (${FIM.prefix}, ${FIM.suffix}, ${FIM.middle})`);
+  }
+  return { ids: [p, ...t.encode(prefix), s, ...t.encode(suffix), m], text: prefix };
+}
+
+/** Renders messages with the model's chat template; text parts are joined. */
+export function chatPrompt(engine: Engine, messages: ChatMessageInput[]): Prompt {
+  const flat = messages.map((m) => ({
+    role: m.role,
+    content: typeof m.content === "string" ? m.content : m.content.map((part) => part.text).join(""),
+  }));
+  const text = engine.tokenizer.applyChatTemplate(flat, true);
+  return { ids: engine.tokenizer.encode(text), text };
+}
+
+/** The prompt must leave room for at least one generated token. */
+export function checkPromptLength(engine: Engine, prompt: Prompt, field: string): void {
+  if (prompt.ids.length >= engine.maxModelLen) {
+    throw badRequest(
+      field,
+      `the prompt is ${prompt.ids.length} tokens, but this model allows at most ${engine.maxModelLen} tokens for prompt and completion together`,
+      "context_length_exceeded",
+    );
+  }
+}

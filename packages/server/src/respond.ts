@@ -1,0 +1,77 @@
+// Runs a response's choices, either to one JSON body or as an SSE stream of
+// chunks; the routes supply the OpenAI shapes, this module the control flow
+// (client disconnects, mid-stream errors, usage and metrics at the end).
+
+import type { Response } from "express";
+import type { AppContext } from "./context.js";
+import { toApiError } from "./errors.js";
+import type { Choice, ChoiceDelta, ChoiceOutcome } from "./generation.js";
+import { SseWriter } from "./sse.js";
+import { responseMetrics, type ResponseMetrics } from "./spec-stats.js";
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export function usageOf(promptTokens: number, outcomes: ChoiceOutcome[]): Usage {
+  const completion = outcomes.reduce((n, o) => n + o.tokenIds.length, 0);
+  return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
+}
+
+/** Runs every choice to the end; null when the client went away first. */
+export async function runAll(ctx: AppContext, choices: Choice[], signal: AbortSignal): Promise<ChoiceOutcome[] | null> {
+  try {
+    const outcomes = await Promise.all(choices.map((c) => c.run()));
+    observe(ctx, outcomes);
+    return outcomes;
+  } catch (err) {
+    for (const c of choices) c.cancel();
+    if (signal.aborted) return null;
+    throw err;
+  }
+}
+
+export interface StreamShapes {
+  /** Chunks sent before any token (chat's role delta, completion echo). */
+  opening(index: number): object | null;
+  delta(index: number, delta: ChoiceDelta): object;
+  finish(index: number, outcome: ChoiceOutcome): object;
+  /** The closing chunk with usage (sent only when stream_options.include_usage). */
+  usage(usage: Usage, metrics: ResponseMetrics): object;
+}
+
+export async function streamAll(
+  ctx: AppContext, res: Response, choices: Choice[], signal: AbortSignal,
+  shapes: StreamShapes, promptTokens: number, includeUsage: boolean,
+): Promise<void> {
+  const sse = new SseWriter(res);
+  const outcomes: ChoiceOutcome[] = [];
+  try {
+    for (let i = 0; i < choices.length; i++) {
+      const open = shapes.opening(i);
+      if (open) await sse.send(open);
+    }
+    await Promise.all(choices.map(async (choice, i) => {
+      const outcome = await choice.run((d) => sse.send(shapes.delta(i, d)));
+      outcomes.push(outcome);
+      const chunk: Record<string, unknown> = { ...shapes.finish(i, outcome) };
+      // Per-response stats ride on the last chunk that carries a choice unless a usage chunk follows.
+      if (outcomes.length === choices.length && !includeUsage) chunk.metrics = responseMetrics(outcomes);
+      await sse.send(chunk);
+    }));
+    observe(ctx, outcomes);
+    if (includeUsage) await sse.send(shapes.usage(usageOf(promptTokens, outcomes), responseMetrics(outcomes)));
+  } catch (err) {
+    for (const c of choices) c.cancel();
+    if (signal.aborted) return; // the client is gone: nobody to tell
+    ctx.log.error({ err }, "generation failed mid-stream");
+    await sse.send(toApiError(err).toJSON());
+  }
+  await sse.done();
+}
+
+function observe(ctx: AppContext, outcomes: ChoiceOutcome[]): void {
+  for (const o of outcomes) if (o.result) ctx.metrics.observe(o.result);
+}

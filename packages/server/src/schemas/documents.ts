@@ -1,0 +1,8 @@
+// Suffix-cache documents: named text that the suffix proposer may draft from.
+
+import { z } from "zod";
+
+export const documentRequest = z.strictObject({
+  name: z.string().min(1).max(256),
+  text: z.string().max(4_000_000),
+});

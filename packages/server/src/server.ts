@@ -1,0 +1,78 @@
+// Listening, graceful shutdown, and the persisted suffix cache.
+
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Engine, SuffixState } from "@glimpse/runtime-cuda";
+import { createApp, type AppOptions } from "./app.js";
+import type { AppContext } from "./context.js";
+
+export interface ServeOptions extends AppOptions {
+  host?: string;
+  port?: number;
+  /** Load the global suffix cache from this file at start, save it at shutdown. */
+  suffixCacheFile?: string;
+  /** How long shutdown waits for in-flight requests before cutting them (default 30 s). */
+  shutdownTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  ctx: AppContext;
+  /** Stops accepting, lets in-flight requests finish (up to the timeout), saves the suffix cache. The engine stays open. */
+  close(): Promise<void>;
+}
+
+export async function serve(engine: Engine, options: ServeOptions = {}): Promise<RunningServer> {
+  const cacheFile = options.suffixCacheFile;
+  if (cacheFile) loadSuffixCache(engine, cacheFile);
+  const { app, ctx } = createApp(engine, options);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port ?? 8000, options.host ?? "127.0.0.1", (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= (async () => {
+    ctx.draining = true;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timeout = options.shutdownTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      ctx.limiter.idle().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeout))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) ctx.log.warn({ inFlight: ctx.limiter.inFlight, timeoutMs: timeout }, "shutdown timeout: cutting in-flight requests");
+    // Cut what is left (streams whose clients are gone abort their generations).
+    server.closeAllConnections();
+    await stopped;
+    if (cacheFile) saveSuffixCache(engine, cacheFile, ctx);
+  })());
+  return { url, server, ctx, close };
+}
+
+function loadSuffixCache(engine: Engine, file: string): void {
+  if (!engine.suffix) throw new Error("--suffix-cache-file needs suffix decoding: method \"suffix\", or \"arctic\" with enable_suffix_decoding");
+  if (!existsSync(file)) return;
+  let state: SuffixState;
+  try {
+    state = JSON.parse(readFileSync(file, "utf8")) as SuffixState;
+  } catch (err) {
+    throw new Error(`suffix cache file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(state?.documents) || !Array.isArray(state?.responses)) {
+    throw new Error(`suffix cache file ${file} has no "documents" and "responses" arrays`);
+  }
+  engine.importSuffixState(state);
+}
+
+function saveSuffixCache(engine: Engine, file: string, ctx: AppContext): void {
+  // Write then rename: a crash mid-write leaves the previous file intact.
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(engine.exportSuffixState()));
+  renameSync(tmp, file);
+  ctx.log.info({ file }, "suffix cache saved");
+}

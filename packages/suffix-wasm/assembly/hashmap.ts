@@ -125,12 +125,12 @@ export function mapDelete(map: HashMap, key: u64): bool {
   return true;
 }
 
-function grow(map: HashMap): void {
+// Moves every entry into a fresh table of `capacity` slots.
+function rehash(map: HashMap, capacity: u32): void {
   const oldSlots = map.slots;
   const oldCap = <usize>map.mask + 1;
-  const cap = <u32>(oldCap << 1);
-  map.slots = allocSlots(cap);
-  map.mask = cap - 1;
+  map.slots = allocSlots(capacity);
+  map.mask = capacity - 1;
   map.size = 0;
   for (let i: usize = 0; i < oldCap; i++) {
     const p = oldSlots + (i << 4);
@@ -140,6 +140,10 @@ function grow(map: HashMap): void {
   heap.free(oldSlots);
 }
 
+function grow(map: HashMap): void {
+  rehash(map, (map.mask + 1) << 1);
+}
+
 // Shrink a nearly empty table (after a tree lost most of its sequences) so
 // memory follows the live size instead of the historical peak.
 export function mapMaybeShrink(map: HashMap, minCapacity: u32): void {
@@ -147,14 +151,5 @@ export function mapMaybeShrink(map: HashMap, minCapacity: u32): void {
   if (cap <= minCapacity || map.size << 3 > cap) return;
   let newCap = minCapacity;
   while (newCap < map.size << 2) newCap <<= 1;
-  const oldSlots = map.slots;
-  map.slots = allocSlots(newCap);
-  map.mask = newCap - 1;
-  map.size = 0;
-  for (let i: usize = 0; i < <usize>cap; i++) {
-    const p = oldSlots + (i << 4);
-    const k = load<u64>(p);
-    if (k != EMPTY) mapSet(map, k, load<u32>(p, 8));
-  }
-  heap.free(oldSlots);
+  rehash(map, newCap);
 }

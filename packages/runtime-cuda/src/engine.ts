@@ -134,7 +134,15 @@ export class Engine {
   /** Streams a generation: text and token ids as they are verified. */
   stream(options: GenerateOptions): AsyncGenerator<GenerationChunk> & { result: Promise<GenerationResult> } {
     const state = this.admit(options);
-    const gen = state.queue.drain() as AsyncGenerator<GenerationChunk> & { result: Promise<GenerationResult> };
+    // Leaving the loop early (break, return, throw) cancels the generation.
+    const abortOnExit = async function* (engine: Engine) {
+      try {
+        yield* state.queue.drain();
+      } finally {
+        if (!state.finishReason) engine.abort(state);
+      }
+    };
+    const gen = abortOnExit(this) as AsyncGenerator<GenerationChunk> & { result: Promise<GenerationResult> };
     gen.result = state.resultPromise;
     return gen;
   }

@@ -83,6 +83,13 @@ describe("generation", () => {
     expect(engine.activeRequestCount).toBe(0);
   });
 
+  it("cancels when the caller stops reading the stream", async () => {
+    const stream = engine.stream({ prompt: PROMPT, maxTokens: 200, ignoreEos: true });
+    for await (const _ of stream) break;
+    await expect(stream.result).rejects.toThrow(/aborted/);
+    expect(engine.activeRequestCount).toBe(0);
+  });
+
   it("records speculation metrics", async () => {
     const before = engine.cumulative.steps;
     const r = await engine.generate({ prompt: PROMPT.repeat(3), maxTokens: 32, ignoreEos: true });

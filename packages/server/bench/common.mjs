@@ -1,0 +1,117 @@
+// Shared by the benches: flags, a `glimpse serve` child on loopback, an SSE
+// client that times a streamed completion, percentiles.
+
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+export const BIN = fileURLToPath(new URL("../bin/glimpse.js", import.meta.url));
+export const DEFAULT_MODEL = process.env.GLIMPSE_MODEL_DIR ?? fileURLToPath(new URL("../../../models/glimpse-coder-tiny", import.meta.url));
+
+// Code-shaped prompts: what the embedded model was trained on.
+export const PROMPTS = [
+  "def fibonacci(n):\n",
+  "import os\nimport sys\n\ndef main():\n",
+  "class Stack:\n    def __init__(self):\n",
+  "function debounce(fn, ms) {\n",
+  "SELECT name, COUNT(*) FROM orders\n",
+  "export async function fetchJson(url: string) {\n",
+  "fn parse_args() -> Config {\n",
+  "# Read a CSV file and print the total of the second column\n",
+];
+
+export function flags(spec, help) {
+  const { values } = parseArgs({ options: { ...spec, help: { type: "boolean" } } });
+  if (values.help) {
+    console.log(help);
+    process.exit(0);
+  }
+  return values;
+}
+
+async function freePort() {
+  const s = createServer();
+  await new Promise((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+/** Starts `glimpse serve` on 127.0.0.1 and waits for /health. */
+export async function startServer({ model, speculativeConfig, extra = [] }) {
+  const port = await freePort();
+  const args = [BIN, "serve", "--model", model, "--port", String(port), "--log-level", "warn", ...extra];
+  if (speculativeConfig && speculativeConfig !== "none") args.push("--speculative-config", speculativeConfig);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error("server did not start in 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+/** Streams one completion; returns time to first token, token count and wall time (ms). */
+export async function streamCompletion(url, body) {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let ttft = null;
+  let usage = null;
+  let done = false;
+  for await (const bytes of res.body) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let nl;
+    while ((nl = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 2);
+      if (!event.startsWith("data: ")) continue;
+      const data = event.slice(6);
+      if (data === "[DONE]") {
+        done = true;
+        continue;
+      }
+      const chunk = JSON.parse(data);
+      if (chunk.error) throw new Error(`stream error: ${chunk.error.message}`);
+      if (ttft === null && chunk.choices?.[0]?.text) ttft = performance.now() - t0;
+      if (chunk.usage) usage = chunk.usage;
+    }
+  }
+  if (!done || !usage) throw new Error("stream ended without usage and [DONE]");
+  return { ttftMs: ttft ?? performance.now() - t0, tokens: usage.completion_tokens, ms: performance.now() - t0 };
+}
+
+export async function rssBytes(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+}
+
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export const median = (values) => percentile(values, 50);

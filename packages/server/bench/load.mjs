@@ -1,0 +1,70 @@
+// Load: N concurrent streaming clients against a `glimpse serve` child on
+// loopback for a fixed time (and at most a fixed number of requests).
+// Reports errors, p50/p99 time to first token, tokens/s, and the server's
+// RSS before and after (after a warm-up, so one-time allocations don't count).
+
+import { DEFAULT_MODEL, PROMPTS, flags, median, percentile, rssBytes, startServer, streamCompletion } from "./common.mjs";
+
+const o = flags({
+  model: { type: "string", default: DEFAULT_MODEL },
+  "speculative-config": { type: "string", default: "{\"method\": \"suffix\"}" },
+  clients: { type: "string", default: "16" },
+  duration: { type: "string", default: "60" },
+  warmup: { type: "string", default: "10" },
+  "max-tokens": { type: "string", default: "64" },
+  "max-requests": { type: "string", default: "100000" },
+}, "node bench/load.mjs [--model DIR] [--speculative-config JSON|none] [--clients 16] [--duration 60] [--warmup 10] [--max-tokens 64] [--max-requests 100000]");
+
+const clients = Number(o.clients);
+const maxTokens = Number(o["max-tokens"]);
+const maxRequests = Number(o["max-requests"]);
+
+const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"], extra: ["--max-concurrency", String(clients * 2)] });
+
+async function phase(seconds) {
+  const end = performance.now() + seconds * 1000;
+  const results = [];
+  const errors = [];
+  let issued = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async (_, c) => {
+    for (let i = 0; performance.now() < end && issued < maxRequests; i++) {
+      issued++;
+      const k = c * 7919 + i;
+      const body = { prompt: PROMPTS[k % PROMPTS.length], max_tokens: maxTokens, temperature: k % 2 === 0 ? 0 : 0.8, seed: k };
+      try {
+        results.push(await streamCompletion(server.url, body));
+      } catch (err) {
+        errors.push(String(err.message ?? err));
+      }
+    }
+  }));
+  const wall = (performance.now() - t0) / 1000;
+  return { results, errors, wall };
+}
+
+try {
+  await phase(Number(o.warmup));
+  const rssBefore = await rssBytes(server.url);
+  const { results, errors, wall } = await phase(Number(o.duration));
+  await new Promise((r) => setTimeout(r, 2000)); // let the last responses drain
+  const rssAfter = await rssBytes(server.url);
+  const tokens = results.reduce((n, r) => n + r.tokens, 0);
+  const ttft = results.map((r) => r.ttftMs);
+  const perRequest = results.filter((r) => r.tokens > 1).map((r) => (r.tokens - 1) / ((r.ms - r.ttftMs) / 1000));
+  const summary = {
+    clients,
+    duration_s: Number(wall.toFixed(1)),
+    requests: results.length,
+    errors: errors.length,
+    first_errors: errors.slice(0, 3),
+    ttft_ms: { p50: Number(median(ttft).toFixed(1)), p99: Number(percentile(ttft, 99).toFixed(1)) },
+    tokens_per_s_total: Number((tokens / wall).toFixed(1)),
+    tokens_per_s_per_request_p50: Number(median(perRequest).toFixed(1)),
+    rss_mb: { before: Math.round(rssBefore / 2 ** 20), after: Math.round(rssAfter / 2 ** 20), change_pct: Number((100 * (rssAfter - rssBefore) / rssBefore).toFixed(1)) },
+  };
+  console.log(JSON.stringify(summary, null, 2));
+  process.exitCode = errors.length === 0 && Math.abs(summary.rss_mb.change_pct) <= 10 ? 0 : 1;
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,61 @@
+// Server overhead: tokens/s of the same generations through HTTP streaming
+// (a `glimpse serve` child on loopback) and through the runtime in-process.
+// Rounds alternate between the two so that background load hits both alike.
+
+import { Engine } from "@glimpse/runtime-cuda";
+import { DEFAULT_MODEL, PROMPTS, flags, median, startServer, streamCompletion } from "./common.mjs";
+
+const o = flags({
+  model: { type: "string", default: DEFAULT_MODEL },
+  "speculative-config": { type: "string", default: "none" },
+  rounds: { type: "string", default: "5" },
+  "max-tokens": { type: "string", default: "128" },
+}, "node bench/overhead.mjs [--model DIR] [--speculative-config JSON|none] [--rounds 5] [--max-tokens 128]");
+
+const spec = o["speculative-config"] === "none" ? null : o["speculative-config"];
+const maxTokens = Number(o["max-tokens"]);
+const engine = await Engine.load(o.model, { speculativeConfig: spec });
+const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"] });
+
+// Greedy, EOS ignored: both sides generate exactly the same tokens.
+async function inProcess() {
+  let tokens = 0;
+  const t0 = performance.now();
+  for (const prompt of PROMPTS) {
+    const stream = engine.stream({ prompt, maxTokens, temperature: 0, ignoreEos: true });
+    for await (const chunk of stream) tokens += chunk.tokenIds.length;
+  }
+  return tokens / ((performance.now() - t0) / 1000);
+}
+
+async function overHttp() {
+  let tokens = 0;
+  const t0 = performance.now();
+  for (const prompt of PROMPTS) tokens += (await streamCompletion(server.url, { prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true })).tokens;
+  return tokens / ((performance.now() - t0) / 1000);
+}
+
+try {
+  await inProcess(); // warm-up both
+  await overHttp();
+  const local = [];
+  const http = [];
+  for (let r = 0; r < Number(o.rounds); r++) {
+    local.push(await inProcess());
+    http.push(await overHttp());
+  }
+  const a = median(local);
+  const b = median(http);
+  console.log(JSON.stringify({
+    speculative_config: spec,
+    requests_per_round: PROMPTS.length,
+    max_tokens: maxTokens,
+    in_process_tokens_per_s: Number(a.toFixed(1)),
+    http_streaming_tokens_per_s: Number(b.toFixed(1)),
+    overhead_pct: Number((100 * (a - b) / a).toFixed(1)),
+    rounds: { in_process: local.map((x) => Math.round(x)), http: http.map((x) => Math.round(x)) },
+  }, null, 2));
+} finally {
+  await server.stop();
+  await engine.close();
+}

@@ -1,0 +1,160 @@
+// The Glimpse REST API as the language server uses it: fill-in-the-middle
+// completions and the suffix-context documents. fetch + AbortController: an
+// aborted request closes its connection, and the server stops generating for it.
+
+export interface CompletionRequest {
+  prompt: string;
+  suffix: string;
+  maxTokens: number;
+  stop?: string[];
+  signal?: AbortSignal;
+}
+
+export interface CompletionResult {
+  text: string;
+  finishReason: string | null;
+  completionTokens: number;
+  /** Wall time of the HTTP request. */
+  latencyMs: number;
+  tokensPerSecond: number | null;
+  draftTokens: number;
+  acceptedDraftTokens: number;
+}
+
+/** Why a request failed; `offline` means no server answered at all. */
+export type GlimpseErrorKind = "offline" | "http" | "timeout" | "aborted" | "protocol";
+
+export class GlimpseError extends Error {
+  constructor(
+    readonly kind: GlimpseErrorKind,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "GlimpseError";
+  }
+}
+
+export interface GlimpseClientOptions {
+  baseUrl: string;
+  apiKey?: string;
+  model?: string;
+  timeoutMs?: number;
+}
+
+export class GlimpseClient {
+  readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly model: string;
+  private readonly timeoutMs: number;
+
+  constructor(o: GlimpseClientOptions) {
+    this.baseUrl = o.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
+    this.apiKey = o.apiKey ?? "";
+    this.model = o.model ?? "";
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+  }
+
+  async complete(r: CompletionRequest): Promise<CompletionResult> {
+    const body: Record<string, unknown> = {
+      prompt: r.prompt,
+      suffix: r.suffix,
+      max_tokens: r.maxTokens,
+      // Greedy: the same context always gives the same suggestion, which is
+      // what makes the cache and typed-through reuse sound.
+      temperature: 0,
+      stream: false,
+    };
+    if (r.stop && r.stop.length > 0) body.stop = r.stop.slice(0, 16);
+    if (this.model) body.model = this.model;
+    const t0 = performance.now();
+    const json = (await this.call("POST", "/v1/completions", body, r.signal)) as CompletionResponse;
+    const latencyMs = performance.now() - t0;
+    const choice = json?.choices?.[0];
+    if (!choice || typeof choice.text !== "string") throw new GlimpseError("protocol", "completion response has no choices[0].text");
+    const spec = json.metrics?.speculative_decoding;
+    return {
+      text: choice.text,
+      finishReason: choice.finish_reason ?? null,
+      completionTokens: json.usage?.completion_tokens ?? 0,
+      latencyMs,
+      tokensPerSecond: json.metrics?.tokens_per_second ?? null,
+      draftTokens: spec?.num_draft_tokens ?? 0,
+      acceptedDraftTokens: spec?.num_accepted_tokens ?? 0,
+    };
+  }
+
+  /** Adds or replaces a named document in the server's global suffix context. */
+  async putDocument(name: string, text: string, signal?: AbortSignal): Promise<{ tokens: number }> {
+    const json = (await this.call("POST", "/v1/suffix/documents", { name, text }, signal)) as { tokens?: number };
+    return { tokens: json?.tokens ?? 0 };
+  }
+
+  /** Removes a named document; a document the server does not have is not an error. */
+  async deleteDocument(name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.call("DELETE", `/v1/suffix/documents/${encodeURIComponent(name)}`, undefined, signal);
+    } catch (err) {
+      if (!(err instanceof GlimpseError && err.status === 404)) throw err;
+    }
+  }
+
+  /** GET /health: resolves when the server is up. */
+  async health(signal?: AbortSignal): Promise<{ model?: string; speculative?: string | null }> {
+    return (await this.call("GET", "/health", undefined, signal)) as { model?: string; speculative?: string | null };
+  }
+
+  private async call(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    let res: Response;
+    try {
+      res = await fetch(this.baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: combined,
+      });
+    } catch (err) {
+      throw classifyFetchError(err, signal, timeout, this.baseUrl);
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw classifyFetchError(err, signal, timeout, this.baseUrl);
+    }
+    let json: unknown = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      if (res.ok) throw new GlimpseError("protocol", `${method} ${path}: response is not JSON`);
+    }
+    if (!res.ok) {
+      // OpenAI's error shape: { error: { message, type, code } }.
+      const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? (text.slice(0, 200) || res.statusText);
+      throw new GlimpseError("http", `${method} ${path}: HTTP ${res.status}: ${message}`, res.status);
+    }
+    return json;
+  }
+}
+
+interface CompletionResponse {
+  choices?: { text?: string; finish_reason?: string | null }[];
+  usage?: { completion_tokens?: number };
+  metrics?: {
+    tokens_per_second?: number;
+    speculative_decoding?: { num_draft_tokens?: number; num_accepted_tokens?: number };
+  };
+}
+
+function classifyFetchError(err: unknown, signal: AbortSignal | undefined, timeout: AbortSignal, url: string): GlimpseError {
+  if (signal?.aborted) return new GlimpseError("aborted", "request cancelled");
+  if (timeout.aborted) return new GlimpseError("timeout", `no answer from ${url} in time`);
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  const detail = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new GlimpseError("offline", `cannot reach the Glimpse server at ${url} (${detail})`);
+}

@@ -1,0 +1,99 @@
+// From the model's raw text to the suggestion shown: the line policy, JSON
+// stopping, and dropping what only repeats the text after the cursor.
+
+import { indentOf, type ContextWindow } from "./context-window.js";
+import { stopJson } from "./json-stopping.js";
+
+export const JSON_LANGUAGES = new Set(["json", "jsonc", "jsonl"]);
+
+/** Stop strings sent to the server (it stops early; the cut here is exact). */
+export function stopsFor(ctx: ContextWindow, languageId: string): string[] {
+  if (!ctx.multiline && !JSON_LANGUAGES.has(languageId)) return ["\n"];
+  return ["\n\n\n"];
+}
+
+export function postprocess(raw: string, ctx: ContextWindow, languageId: string): string {
+  let text = raw.replace(/\r\n/g, "\n");
+  if (JSON_LANGUAGES.has(languageId)) text = stopJson(text, { linePrefix: ctx.linePrefix, suffix: ctx.suffix });
+  else text = ctx.multiline ? limitBlock(text, ctx) : firstLine(text);
+  text = text.replace(/\s+$/, "");
+  // Nothing but whitespace is no suggestion.
+  if (!/\S/.test(text)) return "";
+  text = dropSuffixOverlap(text, ctx);
+  if (!/\S/.test(text)) return "";
+  return text;
+}
+
+function firstLine(text: string): string {
+  const nl = text.indexOf("\n");
+  return nl < 0 ? text : text.slice(0, nl);
+}
+
+/**
+ * Multi-line: keep the block the cursor is in. Stop at the first line indented
+ * less than the block's body (the block ended), at two blank lines in a row, or after 16 lines.
+ */
+function limitBlock(text: string, ctx: ContextWindow): string {
+  const lines = text.split("\n");
+  const cursorIndent = indentOf(ctx.linePrefix);
+  const opener = ctx.linePrefix.trim() !== "";
+  // Body lines of a block opened on the cursor line are deeper than it; on an empty line they are as deep as the cursor.
+  const bodyIndent = opener ? cursorIndent + 1 : cursorIndent;
+  const nextLine = ctx.suffix.split("\n").find((l) => l.trim() !== "") ?? "";
+  const out: string[] = [lines[0]];
+  let blanks = 0;
+  for (let i = 1; i < lines.length && out.length < 16; i++) {
+    const line = lines[i];
+    if (line.trim() === "") {
+      if (++blanks >= 2) break;
+      out.push(line);
+      continue;
+    }
+    blanks = 0;
+    const indent = indentOf(line);
+    if (indent < bodyIndent) {
+      // The line that closes the block opened on the cursor line: keep it, unless the text after the cursor already closes it.
+      if (opener && indent === cursorIndent && /^[)\]}]/.test(line.trim()) && !(indentOf(nextLine) === cursorIndent && /^[)\]}]/.test(nextLine.trim()))) {
+        out.push(line);
+      }
+      break;
+    }
+    out.push(line);
+  }
+  return out.join("\n");
+}
+
+/**
+ * Drops a suggestion that only repeats what follows the cursor, and trims its
+ * end where it overlaps the start of the text after the cursor (`foo(|)` with
+ * "a, b)" becomes "a, b": the ")" is already there).
+ */
+export function dropSuffixOverlap(text: string, ctx: ContextWindow): string {
+  const suffixStart = ctx.suffix.trimStart();
+  const t = text.trim();
+  if (t && suffixStart.startsWith(t)) return "";
+  const rest = ctx.lineSuffix;
+  if (rest.trim()) {
+    if (rest.startsWith(text) || rest.trim().startsWith(t)) return "";
+    // Only closers and punctuation (auto-inserted by the editor), so a word that merely ends alike is kept.
+    for (let k = Math.min(rest.length, text.length); k > 0; k--) {
+      const head = rest.slice(0, k);
+      if (/^[)\]}'"`;,.:\s]+$/.test(head) && text.endsWith(head)) return text.slice(0, text.length - k);
+    }
+  }
+  if (text.includes("\n")) {
+    // Trailing lines equal to the first lines after the cursor: already there.
+    const lines = text.split("\n");
+    const after = ctx.suffix.split("\n").filter((l) => l.trim() !== "");
+    let cut = lines.length;
+    for (let n = Math.min(lines.length - 1, after.length); n > 0; n--) {
+      const tail = lines.slice(lines.length - n).map((l) => l.trim());
+      if (tail.every((l, i) => l === after[i].trim())) {
+        cut = lines.length - n;
+        break;
+      }
+    }
+    return lines.slice(0, cut).join("\n");
+  }
+  return text;
+}

@@ -1,0 +1,241 @@
+// The language server over stdio, driven by a real JSON-RPC client
+// (vscode-jsonrpc), against a live Glimpse server on 127.0.0.1 serving the
+// embedded model (GLIMPSE_MODEL_DIR for another).
+
+import { createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contextWindow } from "../src/server/context-window.js";
+import { postprocess, stopsFor } from "../src/server/postprocess.js";
+import { CancellationTokenSource, rawCompletion, sleep, startGlimpseServer, startLsp, type GlimpseServer, type LspSession } from "./harness.js";
+
+const TS_URI = "file:///work/demo/math.ts";
+const TS_TEXT = "export function add(a: number, b: number): number {\n  return \n}\n";
+const TS_CURSOR = TS_TEXT.indexOf("return ") + "return ".length;
+
+const JSON_URI = "file:///work/demo/package.json";
+const JSON_TEXT = '{\n  "name": "glimpse-demo",\n  "version": \n}\n';
+const JSON_CURSOR = JSON_TEXT.indexOf('"version": ') + '"version": '.length;
+
+let server: GlimpseServer;
+const sessions: LspSession[] = [];
+
+async function lsp(settings: Record<string, unknown> = {}): Promise<LspSession> {
+  const s = await startLsp({ serverUrl: server.url, debounceMs: 0, maxTokens: 32, workspaceContext: false, ...settings });
+  sessions.push(s);
+  return s;
+}
+
+/** What the language server should answer: the same request made directly, post-processed. */
+async function expected(text: string, offset: number, languageId: string, maxTokens = 32): Promise<string> {
+  const ctx = contextWindow(text, offset, 3000, 1000);
+  const raw = await rawCompletion(server.url, { prompt: ctx.prefix, suffix: ctx.suffix, max_tokens: maxTokens, stop: stopsFor(ctx, languageId) });
+  return postprocess(raw.text, ctx, languageId);
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) if (line.startsWith(name)) sum += Number(line.split(" ").pop());
+  return sum;
+}
+
+beforeAll(async () => {
+  server = await startGlimpseServer();
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(sessions.map((s) => s.close()));
+  await server?.stop();
+});
+
+describe("inline completion over LSP", () => {
+  it("completes a TypeScript document with what the Glimpse server generates", async () => {
+    const s = await lsp();
+    await s.open(TS_URI, "typescript", TS_TEXT);
+    const r = await s.inline(TS_URI, TS_CURSOR);
+    const want = await expected(TS_TEXT, TS_CURSOR, "typescript");
+    expect(want).not.toBe("");
+    expect(r?.items).toHaveLength(1);
+    expect(r!.items[0].insertText).toBe(want);
+    // Single-line policy mid-function: no newline.
+    expect(want).not.toContain("\n");
+    expect(r!.items[0].command?.command).toBe("glimpse.accepted");
+    const st = await s.stats();
+    expect(st.stats.requests).toBe(1);
+    expect(st.stats.lastLatencyMs).toBeGreaterThan(0);
+  });
+
+  it("completes a JSON value and stops at its end", async () => {
+    const s = await lsp();
+    await s.open(JSON_URI, "json", JSON_TEXT);
+    const r = await s.inline(JSON_URI, JSON_CURSOR);
+    const want = await expected(JSON_TEXT, JSON_CURSOR, "json");
+    expect(want).not.toBe("");
+    expect(r?.items).toHaveLength(1);
+    const got = r!.items[0].insertText;
+    expect(got).toBe(want);
+    // One value: no newline, and it does not close the enclosing object (the text after the cursor does).
+    expect(got).not.toContain("\n");
+    let depth = 0;
+    for (const ch of got.replace(/"(?:[^"\\]|\\.)*"/g, "")) {
+      if (ch === "{" || ch === "[") depth++;
+      if (ch === "}" || ch === "]") depth--;
+      expect(depth).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
+describe("cancellation", () => {
+  it("a cancelled request during the debounce never reaches the server", async () => {
+    const s = await lsp({ debounceMs: 300 });
+    await s.open(TS_URI, "typescript", TS_TEXT);
+    const cts = new CancellationTokenSource();
+    const pending = s.inline(TS_URI, TS_CURSOR, cts).catch((e: { code?: number }) => ({ cancelled: e.code }));
+    await sleep(50);
+    cts.cancel();
+    const r = await pending;
+    // Either an empty answer or JSON-RPC RequestCancelled (-32800): never a suggestion.
+    expect(r === null || (r as { cancelled?: number }).cancelled === -32800).toBe(true);
+    await sleep(400);
+    const st = await s.stats();
+    expect(st.stats.requests).toBe(0);
+    expect(st.stats.cancelled).toBe(1);
+  });
+
+  it("a newer request for the same document supersedes the older one", async () => {
+    const s = await lsp({ debounceMs: 200 });
+    await s.open(TS_URI, "typescript", TS_TEXT);
+    const first = s.inline(TS_URI, TS_CURSOR - 1);
+    await sleep(20);
+    const second = s.inline(TS_URI, TS_CURSOR);
+    expect(await first).toBeNull();
+    const r = await second;
+    expect(r?.items[0].insertText).toBe(await expected(TS_TEXT, TS_CURSOR, "typescript"));
+    expect((await s.stats()).stats.requests).toBe(1);
+  });
+
+  it("cancelling a request in flight aborts the generation on the server", async () => {
+    // Long generations (512 tokens, multi-line at the end of a file) so the cancel arrives mid-way.
+    const s = await lsp({ maxTokens: 512 });
+    const uri = "file:///work/demo/long.ts";
+    const text = "// Utilities for strings, numbers and dates.\n\nexport function ";
+    await s.open(uri, "typescript", text);
+    const finishedBefore = await metric("vllm:request_success_total");
+    const cts = new CancellationTokenSource();
+    const pending = s.inline(uri, text.length, cts).catch(() => null);
+    // Wait until the server is generating, then cancel.
+    const t0 = Date.now();
+    let seen = false;
+    while (Date.now() - t0 < 5000) {
+      const h = (await (await fetch(`${server.url}/health`)).json()) as { requests_in_flight: number };
+      if (h.requests_in_flight > 0) {
+        seen = true;
+        break;
+      }
+      await sleep(2);
+    }
+    expect(seen).toBe(true);
+    cts.cancel();
+    await pending;
+    // The server stops: nothing in flight shortly after, and no generation finished.
+    let inFlight = 1;
+    for (let i = 0; i < 50 && inFlight > 0; i++) {
+      await sleep(20);
+      inFlight = ((await (await fetch(`${server.url}/health`)).json()) as { requests_in_flight: number }).requests_in_flight;
+    }
+    expect(inFlight).toBe(0);
+    expect(await metric("vllm:request_success_total")).toBe(finishedBefore);
+    const st = await s.stats();
+    expect(st.stats.cancelled).toBe(1);
+    expect(st.stats.requests).toBe(0);
+  });
+});
+
+describe("cache", () => {
+  it("answers a repeated context from the cache, and reuses a suggestion typed through", async () => {
+    const s = await lsp();
+    await s.open(TS_URI, "typescript", TS_TEXT);
+    const a = (await s.inline(TS_URI, TS_CURSOR))!.items[0].insertText;
+    expect(a.length).toBeGreaterThanOrEqual(2);
+    const again = await s.inline(TS_URI, TS_CURSOR);
+    expect(again!.items[0].insertText).toBe(a);
+    let st = await s.stats();
+    expect(st.stats.requests).toBe(1);
+    expect(st.stats.cacheHits).toBe(1);
+    // The user types the first character of the suggestion: the rest shows with no request.
+    await s.insert(TS_URI, TS_CURSOR, a[0]);
+    const rest = await s.inline(TS_URI, TS_CURSOR + 1);
+    expect(rest!.items[0].insertText).toBe(a.slice(1));
+    st = await s.stats();
+    expect(st.stats.requests).toBe(1);
+    expect(st.stats.cacheHits).toBe(2);
+  });
+
+  it("pre-fetches the next suggestion after an accept", async () => {
+    const s = await lsp();
+    await s.open(TS_URI, "typescript", TS_TEXT);
+    const item = (await s.inline(TS_URI, TS_CURSOR))!.items[0];
+    // The editor runs the item's command on accept (workspace/executeCommand in LSP terms).
+    await s.conn.sendRequest("workspace/executeCommand", { command: item.command!.command, arguments: item.command!.arguments });
+    await s.insert(TS_URI, TS_CURSOR, item.insertText);
+    // The pre-fetch is a second server request; wait for it.
+    for (let i = 0; i < 200 && (await s.stats()).stats.requests < 2; i++) await sleep(20);
+    let st = await s.stats();
+    expect(st.stats.accepted).toBe(1);
+    expect(st.stats.requests).toBe(2);
+    const hitsBefore = st.stats.cacheHits;
+    await s.inline(TS_URI, TS_CURSOR + item.insertText.length);
+    st = await s.stats();
+    expect(st.stats.requests).toBe(2);
+    expect(st.stats.cacheHits).toBe(hitsBefore + 1);
+  });
+});
+
+describe("server offline", () => {
+  it("gives empty results and one status message, not an error storm", async () => {
+    // A port nothing listens on.
+    const port = await new Promise<number>((done) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => done(p));
+      });
+    });
+    const s = await startLsp({ serverUrl: `http://127.0.0.1:${port}`, debounceMs: 0 });
+    sessions.push(s);
+    await s.open(TS_URI, "typescript", TS_TEXT);
+    const results = [];
+    for (let i = 0; i < 20; i++) results.push(await s.inline(TS_URI, TS_CURSOR - (i % 5)));
+    expect(results.every((r) => r === null)).toBe(true);
+    await sleep(100);
+    const st = await s.stats();
+    expect(st.state).toBe("offline");
+    // At most one failed completion request (then back-off; health probes only).
+    expect(st.stats.errors).toBeLessThanOrEqual(1);
+    const offline = s.statuses.filter((p) => p.state === "offline");
+    expect(offline.length).toBeGreaterThanOrEqual(1);
+    expect(offline[0].message).toMatch(/cannot reach the Glimpse server/);
+    // One warning in the log, not one per keystroke.
+    expect(s.logs.filter((l) => /offline|not reachable/.test(l.message)).length).toBe(1);
+  });
+});
+
+describe("workspace context", () => {
+  it("sends open documents to the server's suffix context and removes them at shutdown", async () => {
+    const s = await startLsp({ serverUrl: server.url, debounceMs: 0, workspaceContext: true });
+    await s.open(TS_URI, "typescript", TS_TEXT);
+    await s.open(JSON_URI, "json", JSON_TEXT);
+    const names = async () =>
+      ((await (await fetch(`${server.url}/v1/suffix/documents`)).json()) as { data: { name: string; tokens: number }[] }).data;
+    let docs: { name: string; tokens: number }[] = [];
+    for (let i = 0; i < 100; i++) {
+      docs = await names();
+      if (docs.length >= 2) break;
+      await sleep(20);
+    }
+    expect(docs.map((d) => d.name).sort()).toEqual([`lsp:${JSON_URI}`, `lsp:${TS_URI}`].sort());
+    expect(docs.every((d) => d.tokens > 0)).toBe(true);
+    expect((await s.stats()).stats.contextDocuments).toBe(2);
+    await s.close();
+    expect(await names()).toEqual([]);
+  });
+});

@@ -2,12 +2,15 @@
 // loopback for a fixed time (and at most a fixed number of requests).
 // Reports errors, p50/p99 time to first token, tokens/s, and the server's
 // RSS before and after (after a warm-up, so one-time allocations don't count).
+// The default config caps the global suffix cache at 256 responses: the cache
+// grows by design until its cap, and the warm-up fills it, so before/after
+// compares steady states.
 
 import { DEFAULT_MODEL, PROMPTS, flags, median, percentile, rssBytes, startServer, streamCompletion } from "./common.mjs";
 
 const o = flags({
   model: { type: "string", default: DEFAULT_MODEL },
-  "speculative-config": { type: "string", default: "{\"method\": \"suffix\"}" },
+  "speculative-config": { type: "string", default: "{\"method\": \"suffix\", \"suffix_cache_max_requests\": 256}" },
   clients: { type: "string", default: "16" },
   duration: { type: "string", default: "60" },
   warmup: { type: "string", default: "10" },

@@ -36,7 +36,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): { app: Expr
     engine,
     modelName,
     limiter: new Limiter(options.maxConcurrency ?? 64),
-    metrics: new ServerMetrics(modelName, () => engine.activeRequestCount),
+    metrics: new ServerMetrics(modelName, engine),
     log,
     draining: false,
   };

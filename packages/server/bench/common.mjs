@@ -2,6 +2,7 @@
 // client that times a streamed completion, percentiles.
 
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -67,45 +68,66 @@ export async function startServer({ model, speculativeConfig, extra = [] }) {
   };
 }
 
+// node:http rather than fetch: undici's web streams cost more CPU per chunk
+// than the server spends on one, which would measure the client, not the server.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
 /** Streams one completion; returns time to first token, token count and wall time (ms). */
-export async function streamCompletion(url, body) {
+export function streamCompletion(url, body) {
   const t0 = performance.now();
-  const res = await fetch(`${url}/v1/completions`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+  const payload = JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } });
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/v1/completions`, {
+      method: "POST",
+      agent,
+      headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) },
+    }, (res) => {
+      res.setEncoding("utf8");
+      let buffer = "";
+      let ttft = null;
+      let usage = null;
+      let done = false;
+      let failed = null;
+      res.on("data", (text) => {
+        buffer += text;
+        let nl;
+        while ((nl = buffer.indexOf("\n\n")) >= 0) {
+          const event = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 2);
+          if (!event.startsWith("data: ")) continue;
+          const data = event.slice(6);
+          if (data === "[DONE]") {
+            done = true;
+            continue;
+          }
+          const chunk = JSON.parse(data);
+          if (chunk.error) failed ??= new Error(`stream error: ${chunk.error.message}`);
+          if (ttft === null && chunk.choices?.[0]?.text) ttft = performance.now() - t0;
+          if (chunk.usage) usage = chunk.usage;
+        }
+      });
+      res.on("end", () => {
+        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${buffer}`));
+        if (failed) return reject(failed);
+        if (!done || !usage) return reject(new Error("stream ended without usage and [DONE]"));
+        resolve({ ttftMs: ttft ?? performance.now() - t0, tokens: usage.completion_tokens, ms: performance.now() - t0 });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(payload);
   });
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let ttft = null;
-  let usage = null;
-  let done = false;
-  for await (const bytes of res.body) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let nl;
-    while ((nl = buffer.indexOf("\n\n")) >= 0) {
-      const event = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 2);
-      if (!event.startsWith("data: ")) continue;
-      const data = event.slice(6);
-      if (data === "[DONE]") {
-        done = true;
-        continue;
-      }
-      const chunk = JSON.parse(data);
-      if (chunk.error) throw new Error(`stream error: ${chunk.error.message}`);
-      if (ttft === null && chunk.choices?.[0]?.text) ttft = performance.now() - t0;
-      if (chunk.usage) usage = chunk.usage;
-    }
-  }
-  if (!done || !usage) throw new Error("stream ended without usage and [DONE]");
-  return { ttftMs: ttft ?? performance.now() - t0, tokens: usage.completion_tokens, ms: performance.now() - t0 };
 }
 
 export async function rssBytes(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+}
+
+/** The server process's CPU time (user + system), from its Prometheus metrics. */
+export async function cpuSeconds(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^process_cpu_seconds_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
 }
 
 export function percentile(values, p) {

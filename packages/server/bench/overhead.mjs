@@ -3,7 +3,7 @@
 // Rounds alternate between the two so that background load hits both alike.
 
 import { Engine } from "@glimpse/runtime-cuda";
-import { DEFAULT_MODEL, PROMPTS, flags, median, startServer, streamCompletion } from "./common.mjs";
+import { DEFAULT_MODEL, PROMPTS, cpuSeconds, flags, median, startServer, streamCompletion } from "./common.mjs";
 
 const o = flags({
   model: { type: "string", default: DEFAULT_MODEL },
@@ -18,21 +18,28 @@ const engine = await Engine.load(o.model, { speculativeConfig: spec });
 const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"] });
 
 // Greedy, EOS ignored: both sides generate exactly the same tokens.
+// Besides tokens/s (wall clock, sensitive to other load on the machine) each
+// round reports CPU milliseconds per token: the bench process's own for the
+// runtime in-process, the server process's for HTTP (the client's excluded).
 async function inProcess() {
   let tokens = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (const prompt of PROMPTS) {
     const stream = engine.stream({ prompt, maxTokens, temperature: 0, ignoreEos: true });
     for await (const chunk of stream) tokens += chunk.tokenIds.length;
   }
-  return tokens / ((performance.now() - t0) / 1000);
+  const c = process.cpuUsage(c0);
+  return { tps: tokens / ((performance.now() - t0) / 1000), cpuMsPerToken: (c.user + c.system) / 1000 / tokens };
 }
 
 async function overHttp() {
   let tokens = 0;
   const t0 = performance.now();
+  const c0 = await cpuSeconds(server.url);
   for (const prompt of PROMPTS) tokens += (await streamCompletion(server.url, { prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true })).tokens;
-  return tokens / ((performance.now() - t0) / 1000);
+  const wall = (performance.now() - t0) / 1000;
+  return { tps: tokens / wall, cpuMsPerToken: ((await cpuSeconds(server.url)) - c0) * 1000 / tokens };
 }
 
 try {
@@ -44,8 +51,10 @@ try {
     local.push(await inProcess());
     http.push(await overHttp());
   }
-  const a = median(local);
-  const b = median(http);
+  const a = median(local.map((r) => r.tps));
+  const b = median(http.map((r) => r.tps));
+  const ca = median(local.map((r) => r.cpuMsPerToken));
+  const cb = median(http.map((r) => r.cpuMsPerToken));
   console.log(JSON.stringify({
     speculative_config: spec,
     requests_per_round: PROMPTS.length,
@@ -53,7 +62,8 @@ try {
     in_process_tokens_per_s: Number(a.toFixed(1)),
     http_streaming_tokens_per_s: Number(b.toFixed(1)),
     overhead_pct: Number((100 * (a - b) / a).toFixed(1)),
-    rounds: { in_process: local.map((x) => Math.round(x)), http: http.map((x) => Math.round(x)) },
+    cpu_ms_per_token: { in_process: Number(ca.toFixed(4)), server: Number(cb.toFixed(4)), overhead_pct: Number((100 * (cb - ca) / ca).toFixed(1)) },
+    rounds_tokens_per_s: { in_process: local.map((r) => Math.round(r.tps)), http: http.map((r) => Math.round(r.tps)) },
   }, null, 2));
 } finally {
   await server.stop();

@@ -24,6 +24,8 @@ export interface AppOptions {
   apiKey?: string;
   /** Most generations in flight (running or queued); more get 429. Default 64. */
   maxConcurrency?: number;
+  /** Stream events within this many ms of the last write go out together (default 2; 0: every event at once). */
+  streamCoalesceMs?: number;
   /** Largest request body (default "4mb"). */
   bodyLimit?: string | number;
   logger?: Logger;
@@ -38,6 +40,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): { app: Expr
     limiter: new Limiter(options.maxConcurrency ?? 64),
     metrics: new ServerMetrics(modelName, engine),
     log,
+    streamCoalesceMs: options.streamCoalesceMs ?? 2,
     draining: false,
   };
   const app = express();

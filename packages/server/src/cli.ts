@@ -65,6 +65,7 @@ export function program(): Command {
     .option("--served-model-name <name>", "model name clients send (default: the model folder's name)")
     .option("--max-concurrency <n>", "most generations in flight; more get HTTP 429", int("--max-concurrency", 1), 64)
     .option("--suffix-cache-file <path>", "load the global suffix cache from this file at start and save it at shutdown")
+    .option("--stream-coalesce-ms <ms>", "stream events this close to the last write are sent together (0: write each at once)", num, 2)
     .option("--shutdown-timeout <seconds>", "how long SIGTERM waits for in-flight requests", num, 30)
     .option("--log-level <level>", "pino log level", "info")
     .action(async (o) => {
@@ -73,7 +74,7 @@ export function program(): Command {
       log.info({ model: engine.modelDir, provider: engine.provider, speculative: engine.speculative }, "engine loaded");
       const running = await serve(engine, {
         host: o.host, port: o.port, apiKey: o.apiKey, servedModelName: o.servedModelName,
-        maxConcurrency: o.maxConcurrency, suffixCacheFile: o.suffixCacheFile,
+        maxConcurrency: o.maxConcurrency, suffixCacheFile: o.suffixCacheFile, streamCoalesceMs: o.streamCoalesceMs,
         shutdownTimeoutMs: o.shutdownTimeout * 1000, logger: log,
       });
       log.info({ url: running.url, model: running.ctx.modelName }, "listening");

@@ -15,6 +15,8 @@ export interface AppContext {
   limiter: Limiter;
   metrics: ServerMetrics;
   log: Logger;
+  /** Stream events closer together than this are written together (0: one write per event). */
+  streamCoalesceMs: number;
   /** Set once shutdown begins: new generations are refused with 503. */
   draining: boolean;
 }

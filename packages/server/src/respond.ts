@@ -46,7 +46,7 @@ export async function streamAll(
   ctx: AppContext, res: Response, choices: Choice[], signal: AbortSignal,
   shapes: StreamShapes, promptTokens: number, includeUsage: boolean,
 ): Promise<void> {
-  const sse = new SseWriter(res);
+  const sse = new SseWriter(res, ctx.streamCoalesceMs);
   const outcomes: ChoiceOutcome[] = [];
   try {
     for (let i = 0; i < choices.length; i++) {

@@ -37,7 +37,7 @@ describe("glimpse CLI", () => {
       child.once("exit", () => reject(new Error(`serve exited: ${stderr}`)));
     });
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const models = await (await fetch(`${url}/v1/models`)).json();
+    const models: any = await (await fetch(`${url}/v1/models`)).json();
     expect(models.data[0].speculative_config.suffixMaxDepth).toBe(32);
     expect(stderr).toContain(`curl ${url}/v1/completions`);
     const exit = new Promise<number | null>((resolve) => child.once("exit", resolve));

@@ -57,13 +57,13 @@ describe("suffix documents and the suffix cache file", () => {
       expect(added.json).toMatchObject({ name: "src/clamp.ts", tokens: srv.engine.tokenizer.encode(source).length });
       expect((await post(srv.url + docs, { name: "src/clamp.ts", text: source })).status).toBe(200);
       await post(srv.url + docs, { name: "b", text: "bbb" });
-      const list = await (await fetch(srv.url + docs)).json();
+      const list: any = await (await fetch(srv.url + docs)).json();
       expect(list.data.map((d: { name: string }) => d.name).sort()).toEqual(["b", "src/clamp.ts"]);
       const del = await fetch(srv.url + docs + "/b", { method: "DELETE" });
       expect(del.status).toBe(200);
       expect((await fetch(srv.url + docs + "/b", { method: "DELETE" })).status).toBe(404);
-      expect((await (await fetch(srv.url + docs, { method: "DELETE" })).json()).deleted).toBe(1);
-      expect((await (await fetch(srv.url + docs)).json()).data).toEqual([]);
+      expect(((await (await fetch(srv.url + docs, { method: "DELETE" })).json()) as any).deleted).toBe(1);
+      expect(((await (await fetch(srv.url + docs)).json()) as any).data).toEqual([]);
     } finally {
       await srv.close();
     }
@@ -91,7 +91,7 @@ describe("suffix documents and the suffix cache file", () => {
 
     const second = await startServer({ speculativeConfig: SUFFIX }, { suffixCacheFile: file });
     try {
-      const list = await (await fetch(second.url + docs)).json();
+      const list: any = await (await fetch(second.url + docs)).json();
       expect(list.data).toEqual([{ object: "suffix.document", name: "src/clamp.ts", tokens: tokenCount(second, source) }]);
     } finally {
       await second.close();

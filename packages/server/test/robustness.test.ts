@@ -93,7 +93,7 @@ describe("malformed requests", () => {
   it("unknown GET route is a 404 in OpenAI's shape", async () => {
     const r = await fetch(srv.url + "/nope");
     expect(r.status).toBe(404);
-    expect((await r.json()).error.code).toBe("route_not_found");
+    expect(((await r.json()) as any).error.code).toBe("route_not_found");
   });
 });
 

@@ -123,6 +123,21 @@ describe("InlineCompletionEngine", () => {
     expect(status.stats.cancelled).toBe(1);
   });
 
+  it("the debounce counts from the keystroke, and is skipped for the first keystroke after a pause", async () => {
+    const { e } = engine({ debounceMs: 300 });
+    // Typing a burst (keys 50 ms apart), 100 ms after the last key: waits the remaining 200 ms.
+    let t = Date.now();
+    await e.provide({ ...doc(), editIntervalMs: 50, msSinceEdit: 100 }, token());
+    const burst = Date.now() - t;
+    expect(burst).toBeGreaterThanOrEqual(190);
+    expect(burst).toBeLessThan(290 + delayMs);
+    // After a pause (the previous key 2 s before): no wait beyond the server's answer.
+    t = Date.now();
+    await e.provide({ ...doc(CURSOR - 1), editIntervalMs: 2000, msSinceEdit: 60 }, token());
+    expect(Date.now() - t).toBeLessThan(200);
+    expect(seen).toHaveLength(2);
+  });
+
   it("a cancel in flight aborts the HTTP request (the server sees the connection close)", async () => {
     delayMs = 300;
     const { e } = engine();

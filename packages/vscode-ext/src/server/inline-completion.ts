@@ -23,6 +23,14 @@ export interface CompletionInput {
   text: string;
   /** Cursor offset in `text`. */
   offset: number;
+  /**
+   * Milliseconds between the last edit of the document and the edit before it,
+   * when known. Under debounceMs the user is typing a burst and the request
+   * waits; after a pause it goes out at once (the editor has waited already).
+   */
+  editIntervalMs?: number;
+  /** Milliseconds since the last edit: the debounce counts from the keystroke, not from the request's arrival. */
+  msSinceEdit?: number;
 }
 
 export interface Suggestion {
@@ -107,7 +115,9 @@ export class InlineCompletionEngine {
       if (!flight) {
         if (!this.status.mayRequest()) return null;
         // Debounce: typing during the wait cancels this request before it reaches the server.
-        if (s.debounceMs > 0 && !(await sleep(s.debounceMs, ac.signal))) {
+        const typingBurst = input.editIntervalMs === undefined || input.editIntervalMs < s.debounceMs;
+        const wait = typingBurst ? s.debounceMs - Math.max(0, input.msSinceEdit ?? 0) : 0;
+        if (wait > 0 && !(await sleep(wait, ac.signal))) {
           this.status.stats.cancelled++;
           return null;
         }

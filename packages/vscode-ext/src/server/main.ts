@@ -3,6 +3,7 @@
 // client can start it: `node dist/server.cjs --stdio`, settings in
 // initializationOptions (see GlimpseSettings).
 
+import { appendFileSync } from "node:fs";
 import {
   createConnection,
   ProposedFeatures,
@@ -35,6 +36,18 @@ const status = new Status((p) => void connection.sendNotification(STATUS, p).cat
 const engine = new InlineCompletionEngine(settings, status);
 const workspace = new WorkspaceContext(() => engine.glimpse, {}, () => {});
 let probeTimer: NodeJS.Timeout | undefined;
+
+// GLIMPSE_LSP_TRACE=file: one JSON line per suggestion served (end-to-end tests, debugging). Off by default.
+const traceFile = process.env.GLIMPSE_LSP_TRACE;
+const trace = traceFile
+  ? (entry: Record<string, unknown>) => {
+      try {
+        appendFileSync(traceFile, JSON.stringify({ t: Date.now(), ...entry }) + "\n");
+      } catch {
+        // tracing must never break completions
+      }
+    }
+  : undefined;
 
 function applySettings(patch: ConfigureParams | undefined): void {
   settings = sanitize({ ...settings, ...(patch ?? {}) });
@@ -120,10 +133,15 @@ connection.onExecuteCommand((p) => {
 });
 
 connection.languages.inlineCompletion.on(async (params, token) => {
+  const start = Date.now();
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return null;
   const offset = doc.offsetAt(params.position);
-  const suggestion = await engine.provide({ uri: doc.uri, languageId: doc.languageId, text: doc.getText(), offset }, token);
+  const edits = editTimes.get(doc.uri);
+  const editIntervalMs = edits && edits.previous > 0 ? edits.last - edits.previous : undefined;
+  const msSinceEdit = edits ? start - edits.last : undefined;
+  const suggestion = await engine.provide({ uri: doc.uri, languageId: doc.languageId, text: doc.getText(), offset, editIntervalMs, msSinceEdit }, token);
+  if (suggestion && trace) trace({ start, uri: doc.uri, version: doc.version, offset, source: suggestion.source, text: suggestion.text });
   if (!suggestion || token.isCancellationRequested) return null;
   const item: InlineCompletionItem = {
     insertText: suggestion.text,
@@ -136,10 +154,17 @@ connection.languages.inlineCompletion.on(async (params, token) => {
 documents.onDidOpen((e) => {
   if (engine.languageEnabled(e.document.languageId)) workspace.opened(e.document.uri, () => e.document.getText());
 });
+/** When each document was last edited, and the time before: typing speed, for the debounce. */
+const editTimes = new Map<string, { last: number; previous: number }>();
 documents.onDidChangeContent((e) => {
+  const t = editTimes.get(e.document.uri);
+  editTimes.set(e.document.uri, { last: Date.now(), previous: t?.last ?? 0 });
   if (engine.languageEnabled(e.document.languageId)) workspace.changed(e.document.uri, () => e.document.getText());
 });
-documents.onDidClose((e) => workspace.closed(e.document.uri));
+documents.onDidClose((e) => {
+  editTimes.delete(e.document.uri);
+  workspace.closed(e.document.uri);
+});
 
 connection.onShutdown(async () => {
   if (probeTimer) clearTimeout(probeTimer);

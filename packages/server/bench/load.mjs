@@ -10,19 +10,20 @@ import { DEFAULT_MODEL, PROMPTS, flags, median, percentile, rssBytes, startServe
 
 const o = flags({
   model: { type: "string", default: DEFAULT_MODEL },
+  "serve-flags": { type: "string", default: "" },
   "speculative-config": { type: "string", default: "{\"method\": \"suffix\", \"suffix_cache_max_requests\": 256}" },
   clients: { type: "string", default: "16" },
   duration: { type: "string", default: "60" },
   warmup: { type: "string", default: "10" },
   "max-tokens": { type: "string", default: "64" },
   "max-requests": { type: "string", default: "100000" },
-}, "node bench/load.mjs [--model DIR] [--speculative-config JSON|none] [--clients 16] [--duration 60] [--warmup 10] [--max-tokens 64] [--max-requests 100000]");
+}, "node bench/load.mjs [--model DIR] [--serve-flags='--stream-coalesce-ms 0 ...'] [--speculative-config JSON|none] [--clients 16] [--duration 60] [--warmup 10] [--max-tokens 64] [--max-requests 100000]");
 
 const clients = Number(o.clients);
 const maxTokens = Number(o["max-tokens"]);
 const maxRequests = Number(o["max-requests"]);
 
-const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"], extra: ["--max-concurrency", String(clients * 2)] });
+const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"], extra: ["--max-concurrency", String(clients * 2), ...o["serve-flags"].split(" ").filter(Boolean)] });
 
 async function phase(seconds) {
   const end = performance.now() + seconds * 1000;

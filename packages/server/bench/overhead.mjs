@@ -7,15 +7,16 @@ import { DEFAULT_MODEL, PROMPTS, cpuSeconds, flags, median, startServer, streamC
 
 const o = flags({
   model: { type: "string", default: DEFAULT_MODEL },
+  "serve-flags": { type: "string", default: "" },
   "speculative-config": { type: "string", default: "none" },
   rounds: { type: "string", default: "5" },
   "max-tokens": { type: "string", default: "128" },
-}, "node bench/overhead.mjs [--model DIR] [--speculative-config JSON|none] [--rounds 5] [--max-tokens 128]");
+}, "node bench/overhead.mjs [--model DIR] [--serve-flags='--stream-coalesce-ms 0 ...'] [--speculative-config JSON|none] [--rounds 5] [--max-tokens 128]");
 
 const spec = o["speculative-config"] === "none" ? null : o["speculative-config"];
 const maxTokens = Number(o["max-tokens"]);
 const engine = await Engine.load(o.model, { speculativeConfig: spec });
-const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"] });
+const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"], extra: o["serve-flags"].split(" ").filter(Boolean) });
 
 // Greedy, EOS ignored: both sides generate exactly the same tokens.
 // Besides tokens/s (wall clock, sensitive to other load on the machine) each

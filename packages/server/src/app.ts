@@ -24,7 +24,7 @@ export interface AppOptions {
   apiKey?: string;
   /** Most generations in flight (running or queued); more get 429. Default 64. */
   maxConcurrency?: number;
-  /** Stream events within this many ms of the last write go out together (default 2; 0: every event at once). */
+  /** Stream events within this many ms of the last write go out together (default 5; 0: every event at once). */
   streamCoalesceMs?: number;
   /** Largest request body (default "4mb"). */
   bodyLimit?: string | number;
@@ -40,7 +40,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): { app: Expr
     limiter: new Limiter(options.maxConcurrency ?? 64),
     metrics: new ServerMetrics(modelName, engine),
     log,
-    streamCoalesceMs: options.streamCoalesceMs ?? 2,
+    streamCoalesceMs: options.streamCoalesceMs ?? 5,
     draining: false,
   };
   const app = express();

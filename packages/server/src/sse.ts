@@ -18,7 +18,7 @@ export class SseWriter {
   private timer: NodeJS.Timeout | null = null;
   private drained: Promise<void> | null = null;
 
-  constructor(private readonly res: Response, private readonly coalesceMs = 2) {
+  constructor(private readonly res: Response, private readonly coalesceMs = 5) {
     res.status(200);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
     res.setHeader("Cache-Control", "no-cache");

@@ -20,6 +20,7 @@ let server: Server;
 let url = "";
 let seen: Seen[] = [];
 let delayMs = 50;
+let maxChars = Infinity;
 let answer: (prompt: string) => string = () => "";
 const documents = new Map<string, string>();
 
@@ -42,6 +43,9 @@ beforeAll(async () => {
         return void res.writeHead(404).end(JSON.stringify({ error: { message: "not found", type: "not_found_error" } }));
       }
       const r = JSON.parse(body);
+      if (r.prompt.length + r.suffix.length > maxChars) {
+        return void res.writeHead(400).end(JSON.stringify({ error: { message: `prompt: the prompt is ${r.prompt.length + r.suffix.length} tokens, but this model allows at most ${maxChars + 100} tokens for prompt and completion together`, type: "invalid_request_error" } }));
+      }
       const s: Seen = { prompt: r.prompt, suffix: r.suffix, aborted: false };
       seen.push(s);
       res.on("close", () => {
@@ -67,6 +71,7 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 beforeEach(() => {
   seen = [];
   delayMs = 50;
+  maxChars = Infinity;
   answer = (p) => (p.endsWith("return ") ? "a + b;" : p.endsWith("a + b;") ? "" : "x");
   documents.clear();
 });
@@ -216,6 +221,20 @@ describe("InlineCompletionEngine", () => {
     expect(await e.probe()).toBe(true);
     expect(status.current).toBe("ready");
     expect((await e.provide(doc(), token()))?.text).toBe("a + b;");
+  });
+
+  it("shrinks the window when the server says the prompt is too long for the model", async () => {
+    maxChars = 500;
+    const { e, status } = engine({ maxTokens: 32 });
+    const long = "// filler line\n".repeat(400) + TEXT;
+    const s = await e.provide(doc(long.length - TEXT.length + CURSOR, long), token());
+    expect(s?.text).toBe("a + b;");
+    expect(seen).toHaveLength(1);
+    expect(seen[0].prompt.length + seen[0].suffix.length).toBeLessThanOrEqual(500);
+    // Later requests start small enough.
+    await e.provide(doc(long.length - TEXT.length + CURSOR - 1, long), token());
+    expect(seen).toHaveLength(2);
+    expect(status.stats.errors).toBe(0);
   });
 
   it("HTTP errors are reported in the status, without a storm", async () => {

@@ -56,6 +56,11 @@ export class InlineCompletionEngine {
   private readonly flights = new Map<string, Flight>();
   /** Recently shown suggestions, by id, for accept statistics and pre-fetch. */
   private readonly shown = new Map<string, Shown>();
+  /**
+   * Shrinks the character budgets when the server says a prompt is longer than
+   * the model allows (tokenizers differ: 3000 characters can be 1000 tokens or 2000).
+   */
+  private budgetScale = 1;
   /** Called when the server answered after having been offline (resync the workspace documents). */
   onBackOnline: () => void = () => {};
   /** Called with a log line on the transition to offline (one line, not one per keystroke). */
@@ -96,7 +101,7 @@ export class InlineCompletionEngine {
   async provide(input: CompletionInput, token: CancelToken): Promise<Suggestion | null> {
     const s = this.settings;
     if (!s.enabled || !this.languageEnabled(input.languageId)) return null;
-    const ctx = contextWindow(input.text, input.offset, s.prefixChars, s.suffixChars);
+    const ctx = contextWindow(input.text, input.offset, Math.round(s.prefixChars * this.budgetScale), Math.round(s.suffixChars * this.budgetScale));
 
     const hit = this.cache.get(ctx.prefix, ctx.suffix, input.languageId);
     if (hit) {
@@ -169,13 +174,18 @@ export class InlineCompletionEngine {
   private async request(ctx: ContextWindow, languageId: string, signal: AbortSignal): Promise<string | undefined> {
     this.status.begin();
     try {
-      const r = await this.client.complete({
-        prompt: ctx.prefix,
-        suffix: ctx.suffix,
-        maxTokens: this.settings.maxTokens,
-        stop: stopsFor(ctx, languageId),
-        signal,
-      });
+      const ask = (c: ContextWindow) =>
+        this.client.complete({ prompt: c.prefix, suffix: c.suffix, maxTokens: this.settings.maxTokens, stop: stopsFor(c, languageId), signal });
+      let r;
+      try {
+        r = await ask(ctx);
+      } catch (err) {
+        const ratio = tooLongRatio(err, this.settings.maxTokens);
+        if (ratio === undefined) throw err;
+        // Too long for the model: shrink this window and the budgets from now on, and ask again once.
+        this.budgetScale = Math.max(0.05, this.budgetScale * ratio);
+        r = await ask(shrink(ctx, ratio));
+      }
       const text = postprocess(r.text, ctx, languageId);
       this.cache.set(ctx.prefix, ctx.suffix, languageId, text);
       const wasOffline = this.status.current === "offline";
@@ -282,4 +292,25 @@ class Flight {
       });
     });
   }
+}
+
+/**
+ * For the server's "the prompt is N tokens, but this model allows at most M
+ * tokens" (HTTP 400): the fraction of the window that fits, with room for the
+ * completion and a margin. Undefined for any other error.
+ */
+export function tooLongRatio(err: unknown, maxTokens: number): number | undefined {
+  if (!(err instanceof GlimpseError) || err.status !== 400) return undefined;
+  const m = /prompt is (\d+) tokens, but this model allows at most (\d+) tokens/.exec(err.message);
+  if (!m) return undefined;
+  const [promptTokens, limit] = [Number(m[1]), Number(m[2])];
+  const room = limit - maxTokens - 16;
+  if (room <= 0 || promptTokens <= 0) return undefined;
+  return Math.min(0.95, (0.9 * room) / promptTokens);
+}
+
+function shrink(ctx: ContextWindow, ratio: number): ContextWindow {
+  const p = Math.floor(ctx.prefix.length * ratio);
+  const s = Math.floor(ctx.suffix.length * ratio);
+  return { ...ctx, prefix: ctx.prefix.slice(ctx.prefix.length - p), suffix: ctx.suffix.slice(0, s) };
 }

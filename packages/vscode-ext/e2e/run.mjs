@@ -330,6 +330,28 @@ async function main() {
     // Statistics as the status bar shows them.
     result.checks.statusBar = (await status.textContent())?.trim();
     result.checks.statusTooltip = await status.getAttribute("aria-label");
+
+    // Commands from the palette: statistics (a notification), toggle off and on (the status bar follows).
+    async function runCommand(title) {
+      await page.keyboard.press("Escape");
+      await page.keyboard.press("F1");
+      await page.waitForSelector(".quick-input-widget input", { timeout: 10_000 });
+      await page.keyboard.insertText(title);
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press("Enter");
+    }
+    await runCommand("Glimpse: Show Statistics");
+    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "requests:" }).first();
+    await toast.waitFor({ timeout: 10_000 });
+    result.checks.statisticsNotification = (await toast.locator(".notification-list-item-message").first().textContent())?.trim();
+    await page.screenshot({ path: join(artifacts, "statistics.png") });
+    say(`statistics: ${result.checks.statisticsNotification}`);
+    await runCommand("Glimpse: Toggle Inline Suggestions");
+    await waitFor("status bar 'disabled'", async () => /Glimpse disabled/.test((await status.textContent()) ?? ""), 10_000, 50);
+    await runCommand("Glimpse: Toggle Inline Suggestions");
+    await waitFor("status bar back to 'ready'", async () => /Glimpse ready/.test((await status.textContent()) ?? ""), 10_000, 50);
+    result.checks.toggle = "disabled, then ready again";
+    say("toggle: off and on again");
   } catch (err) {
     const page = browser.pages()[0];
     if (page) await page.screenshot({ path: join(artifacts, "failure.png") }).catch(() => {});

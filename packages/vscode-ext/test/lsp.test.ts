@@ -4,9 +4,10 @@
 
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalServer } from "../src/extension/local-server.js";
 import { contextWindow } from "../src/server/context-window.js";
 import { postprocess, stopsFor } from "../src/server/postprocess.js";
-import { CancellationTokenSource, rawCompletion, sleep, startGlimpseServer, startLsp, type GlimpseServer, type LspSession } from "./harness.js";
+import { CancellationTokenSource, modelDir, packageDir, rawCompletion, sleep, startGlimpseServer, startLsp, type GlimpseServer, type LspSession } from "./harness.js";
 
 const TS_URI = "file:///work/demo/math.ts";
 const TS_TEXT = "export function add(a: number, b: number): number {\n  return \n}\n";
@@ -237,5 +238,21 @@ describe("workspace context", () => {
     expect((await s.stats()).stats.contextDocuments).toBe(2);
     await s.close();
     expect(await names()).toEqual([]);
+  });
+});
+
+describe("local server launcher", () => {
+  it("finds the CLI from the extension's folder and starts glimpse serve on a free port", async () => {
+    const local = new LocalServer();
+    const lines: string[] = [];
+    const url = await local.start({ cliPath: "", modelDir: modelDir(), searchRoots: [packageDir], speculativeConfig: '{"method": "suffix"}', log: (l) => lines.push(l) });
+    try {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const health = (await (await fetch(`${url}/health`)).json()) as { status: string; speculative: string };
+      expect(health).toMatchObject({ status: "ok", speculative: "suffix" });
+      expect(lines[0]).toMatch(/packages\/server\/bin\/glimpse\.js serve/);
+    } finally {
+      local.stop();
+    }
   });
 });

@@ -4,7 +4,9 @@
 // RSS before and after (after a warm-up, so one-time allocations don't count).
 // The default config caps the global suffix cache at 256 responses: the cache
 // grows by design until its cap, and the warm-up fills it, so before/after
-// compares steady states.
+// compares steady states. RSS is read the same way both times: after
+// `--settle` idle seconds (V8 shrinks its heap once allocation stops), the
+// median of three reads a second apart.
 
 import { DEFAULT_MODEL, PROMPTS, flags, median, percentile, rssBytes, startServer, streamCompletion } from "./common.mjs";
 
@@ -15,9 +17,10 @@ const o = flags({
   clients: { type: "string", default: "16" },
   duration: { type: "string", default: "60" },
   warmup: { type: "string", default: "10" },
+  settle: { type: "string", default: "10" },
   "max-tokens": { type: "string", default: "64" },
   "max-requests": { type: "string", default: "100000" },
-}, "node bench/load.mjs [--model DIR] [--serve-flags='--stream-coalesce-ms 0 ...'] [--speculative-config JSON|none] [--clients 16] [--duration 60] [--warmup 10] [--max-tokens 64] [--max-requests 100000]");
+}, "node bench/load.mjs [--model DIR] [--serve-flags='--stream-coalesce-ms 0 ...'] [--speculative-config JSON|none] [--clients 16] [--duration 60] [--warmup 10] [--settle 10] [--max-tokens 64] [--max-requests 100000]");
 
 const clients = Number(o.clients);
 const maxTokens = Number(o["max-tokens"]);
@@ -47,12 +50,23 @@ async function phase(seconds) {
   return { results, errors, wall };
 }
 
+const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
+
+async function settledRss() {
+  await sleep(Math.max(0, Number(o.settle) - 2));
+  const reads = [];
+  for (let i = 0; i < 3; i++) {
+    reads.push(await rssBytes(server.url));
+    if (i < 2) await sleep(1);
+  }
+  return median(reads);
+}
+
 try {
   await phase(Number(o.warmup));
-  const rssBefore = await rssBytes(server.url);
+  const rssBefore = await settledRss();
   const { results, errors, wall } = await phase(Number(o.duration));
-  await new Promise((r) => setTimeout(r, 2000)); // let the last responses drain
-  const rssAfter = await rssBytes(server.url);
+  const rssAfter = await settledRss();
   const tokens = results.reduce((n, r) => n + r.tokens, 0);
   const ttft = results.map((r) => r.ttftMs);
   const perRequest = results.filter((r) => r.tokens > 1).map((r) => (r.tokens - 1) / ((r.ms - r.ttftMs) / 1000));

@@ -88,6 +88,11 @@ function pointsOf(text) {
   return Array.from({ length: Math.min(POINTS, candidates.length) }, (_, k) => candidates[Math.floor(k * step + step / 2)]);
 }
 
+/**
+ * withDocs: false (no documents), "open" (the sibling files and the edited file as it stands, what the
+ * language server sends for open files), or "repeat" (also a copy of the file that contains the middle:
+ * the user is re-typing code that exists in another open file, e.g. a duplicated module being adapted).
+ */
 async function runCondition(m, cases, withDocs) {
   const server = await startServer();
   const client = new m.GlimpseClient({ baseUrl: server.url, timeoutMs: 120_000 });
@@ -102,6 +107,7 @@ async function runCondition(m, cases, withDocs) {
         ws = new m.WorkspaceContext(() => client, { syncDelayMs: 0, maxDocuments: 64 });
         for (const s of c.siblings) ws.opened(pathToFileURL(s.path).href, () => s.text);
         ws.opened(pathToFileURL(join(repoRoot, c.file)).href, () => text);
+        if (withDocs === "repeat") ws.opened(pathToFileURL(join(repoRoot, c.file + ".orig")).href, () => c.text);
         await ws.flush();
       }
       const ctx = m.contextWindow(text, c.point.start, Number(opt["prefix-chars"]), Number(opt["suffix-chars"]));
@@ -149,17 +155,21 @@ async function main() {
   }
   process.stderr.write(`${cases.length} completion points in ${new Set(cases.map((c) => c.file)).size} files, max ${MAX_TOKENS} tokens, model ${modelDir}\n`);
   const without = await runCondition(m, cases, false);
-  const withDocs = await runCondition(m, cases, true);
-  const same = without.filter((r, i) => r.text === withDocs[i].text).length;
+  const open = await runCondition(m, cases, "open");
+  const repeat = await runCondition(m, cases, "repeat");
+  const same = without.filter((r, i) => r.text === open[i].text && r.text === repeat[i].text).length;
   const result = {
-    model: relative(repoRoot, modelDir) || modelDir,
+    model: modelDir.startsWith(repoRoot) ? relative(repoRoot, modelDir) : modelDir,
     maxTokens: MAX_TOKENS,
-    withoutWorkspaceContext: summary(without),
-    withWorkspaceContext: summary(withDocs),
+    completionPoints: cases.length,
+    noDocuments: summary(without),
+    openDocuments: summary(open),
+    repeatedFromOpenDocument: summary(repeat),
+    // Speculation is lossless: the text must not depend on the documents.
     identicalOutputs: `${same}/${without.length}`,
   };
   console.log(JSON.stringify(result, null, 2));
-  if (opt.json) writeFileSync(opt.json, JSON.stringify({ ...result, rows: { without, with: withDocs } }, null, 2) + "\n");
+  if (opt.json) writeFileSync(opt.json, JSON.stringify({ ...result, rows: { without, open, repeat } }, null, 2) + "\n");
 }
 
 await main();

@@ -91,6 +91,11 @@ async function rawSuggestion(pp, url, text, offset, languageId) {
   return pp.postprocess(j.choices[0].text, ctx, languageId);
 }
 
+async function metricSum(url, name) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text.split("\n").filter((l) => l.startsWith(name)).reduce((s, l) => s + Number(l.split(" ").pop()), 0);
+}
+
 function percentile(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : null;
@@ -139,6 +144,9 @@ async function main() {
   writeFileSync(join(userData, "User", "settings.json"), JSON.stringify({
     "glimpse.serverUrl": serverUrl,
     "glimpse.debounceMs": DEBOUNCE_MS,
+    // For "Glimpse: Start Local Server" at the end (the extension is installed outside the repository).
+    "glimpse.localServer.cliPath": join(repoRoot, "packages", "server", "bin", "glimpse.js"),
+    "glimpse.localServer.modelDir": modelDir,
     "editor.inlineSuggest.enabled": true,
     // Keep the suggest widget and auto-closing out of the way, so Tab means "accept the ghost text".
     "editor.quickSuggestions": { other: "off", comments: "off", strings: "off" },
@@ -163,7 +171,7 @@ async function main() {
   say(`starting code-server on ${port}`);
   const cs = spawn(process.execPath, [codeServerBin, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none", "--disable-telemetry", "--disable-update-check",
     "--disable-workspace-trust", "--disable-getting-started-override", "--user-data-dir", userData, "--extensions-dir", extDir,
-    "--config", join(work, "config.yaml"), folder], { env, stdio: ["ignore", "pipe", "pipe"] });
+    "--config", join(work, "config.yaml"), folder], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   children.push(cs);
   let csLog = "";
   cs.stdout.on("data", (b) => (csLog += b));
@@ -341,17 +349,38 @@ async function main() {
       await page.keyboard.press("Enter");
     }
     await runCommand("Glimpse: Show Statistics");
-    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "requests:" }).first();
+    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "requests" }).first();
     await toast.waitFor({ timeout: 10_000 });
     result.checks.statisticsNotification = (await toast.locator(".notification-list-item-message").first().textContent())?.trim();
     await page.screenshot({ path: join(artifacts, "statistics.png") });
     say(`statistics: ${result.checks.statisticsNotification}`);
+    // Both accepts reached the language server (the LSP command each suggestion carries).
+    const accepted = Number(/accepted (\d+) of/.exec(result.checks.statisticsNotification ?? "")?.[1] ?? -1);
+    if (accepted < 2) throw new Error(`statistics report ${accepted} accepted suggestions, expected at least 2`);
     await runCommand("Glimpse: Toggle Inline Suggestions");
     await waitFor("status bar 'disabled'", async () => /Glimpse disabled/.test((await status.textContent()) ?? ""), 10_000, 50);
     await runCommand("Glimpse: Toggle Inline Suggestions");
     await waitFor("status bar back to 'ready'", async () => /Glimpse ready/.test((await status.textContent()) ?? ""), 10_000, 50);
     result.checks.toggle = "disabled, then ready again";
     say("toggle: off and on again");
+
+    // The local server launcher: starts `glimpse serve` on the model and switches the language server to it.
+    await runCommand("Glimpse: Start Local Server");
+    const localUrl = await waitFor("local server", () => {
+      const m = /local server listening at (\S+)/.exec(readFileSync(logFile, "utf8"));
+      return m ? m[1] : null;
+    }, 90_000, 200);
+    await waitFor("status bar 'ready' with the local server", async () => /Glimpse ready/.test((await status.textContent()) ?? ""), 20_000, 50);
+    const requestsBefore = await metricSum(localUrl, "vllm:request_success_total");
+    await openFile("latency.ts");
+    await page.keyboard.press("Control+End");
+    await page.keyboard.press("Enter");
+    await page.keyboard.type("const local = add(", { delay: 30 });
+    await waitFor("ghost text from the local server", async () => (await ghostText(page)).trim(), 20_000, 20);
+    const requestsAfter = await metricSum(localUrl, "vllm:request_success_total");
+    if (!(requestsAfter > requestsBefore)) throw new Error("the local server answered no completion");
+    result.checks.localServer = { url: localUrl, completions: requestsAfter - requestsBefore };
+    say(`local server at ${localUrl}: ${requestsAfter - requestsBefore} completions, ghost text shown`);
   } catch (err) {
     const page = browser.pages()[0];
     if (page) await page.screenshot({ path: join(artifacts, "failure.png") }).catch(() => {});
@@ -377,6 +406,16 @@ try {
   say(`FAIL: ${err instanceof Error ? err.stack : err}`);
   code = 1;
 } finally {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  // code-server runs in its own process group (extension host, file watcher, language server, a local Glimpse server): end them all.
+  for (const c of children) {
+    if (c.exitCode !== null) continue;
+    try {
+      if (c.spawnargs.includes("--bind-addr")) process.kill(-c.pid, "SIGTERM");
+      else c.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  await sleep(500);
 }
 process.exit(code);

@@ -62,8 +62,14 @@ function render(p: StatusParams | undefined): void {
   const state: ServerState = p?.state ?? "ready";
   const s = p?.stats;
   const icon = { ready: "$(sparkle)", working: "$(loading~spin)", offline: "$(debug-disconnect)", disabled: "$(circle-slash)" }[state];
-  const latency = s?.lastLatencyMs != null && state !== "offline" && state !== "disabled" ? ` ${s.lastLatencyMs} ms` : "";
-  statusBar.text = `${icon} Glimpse ${state}${latency}`;
+  // State, then the last suggestion's latency and speed, and how much of the speculation was accepted.
+  let figures = "";
+  if (s?.lastLatencyMs != null && state !== "offline" && state !== "disabled") {
+    figures = ` ${s.lastLatencyMs} ms`;
+    if (s.lastTokensPerSecond != null) figures += ` · ${s.lastTokensPerSecond} tok/s`;
+    if (s.draftTokens > 0) figures += ` · ${percent(s.acceptedDraftTokens, s.draftTokens)} drafts`;
+  }
+  statusBar.text = `${icon} Glimpse ${state}${figures}`;
   statusBar.tooltip = tooltip(state, p?.message, s);
   statusBar.backgroundColor = state === "offline" ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
 }
@@ -183,7 +189,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const text = statisticsText(r.state, r.stats);
       output.appendLine(text);
       output.show(true);
-      void vscode.window.showInformationMessage(text.split("\n").slice(0, 3).join(" | "));
+      const st = r.stats;
+      void vscode.window.showInformationMessage(
+        `Glimpse ${r.state}: ${st.requests} requests, median ${st.p50LatencyMs ?? "-"} ms, ${st.cacheHits} from cache; ` +
+          `suggestions accepted ${st.accepted} of ${st.shown}; speculation ${percent(st.acceptedDraftTokens, st.draftTokens)} of drafted tokens accepted`,
+      );
     }),
     vscode.commands.registerCommand("glimpse.restartServer", async () => {
       // Restarts the language server, and the local Glimpse server when this window started it.

@@ -50,9 +50,12 @@ const trace = traceFile
   : undefined;
 
 function applySettings(patch: ConfigureParams | undefined): void {
+  const wasSyncing = settings.workspaceContext;
   settings = sanitize({ ...settings, ...(patch ?? {}) });
   engine.configure(settings);
   workspace.setEnabled(settings.workspaceContext);
+  // Turned back on: send the open documents again (they were removed when it was turned off).
+  if (settings.workspaceContext && !wasSyncing) workspace.resyncAll((uri) => documents.get(uri)?.getText());
 }
 
 /** Settings arrive from any client: clamp them to something that works. */

@@ -363,6 +363,13 @@ async function main() {
     await waitFor("status bar back to 'ready'", async () => /Glimpse ready/.test((await status.textContent()) ?? ""), 10_000, 50);
     result.checks.toggle = "disabled, then ready again";
     say("toggle: off and on again");
+    const starts = () => (readFileSync(logFile, "utf8").match(/language server started/g) ?? []).length;
+    const startsBefore = starts();
+    await runCommand("Glimpse: Restart Server");
+    await waitFor("language server restarted", () => starts() > startsBefore, 20_000, 100);
+    await waitFor("status bar 'ready' after the restart", async () => /Glimpse ready/.test((await status.textContent()) ?? ""), 20_000, 50);
+    result.checks.restart = "language server restarted, ready";
+    say("restart: language server restarted");
 
     // The local server launcher: starts `glimpse serve` on the model and switches the language server to it.
     await runCommand("Glimpse: Start Local Server");

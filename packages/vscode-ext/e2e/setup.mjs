@@ -2,8 +2,8 @@
 // Installs code-server 4.100.3 (VS Code 1.100.3, the newest that runs on Node 20)
 // into packages/vscode-ext/.cache/code-server, without its postinstall (which
 // downloads from GitHub, unreachable here). Steps follow
-// shared/notes/vscode-e2e.md. Needs, from apt: libkrb5-dev libxkbfile-dev
-// libsecret-1-dev libx11-dev pkg-config ripgrep chromium.
+// shared/notes/vscode-e2e.md. Needs the Debian packages in APT_PACKAGES; run as
+// root, it apt-get installs the missing ones.
 // Idempotent: a finished install leaves a stamp file and is reused.
 
 import { execFileSync } from "node:child_process";
@@ -18,9 +18,13 @@ export const installDir = join(cacheDir, "code-server");
 export const codeServerBin = join(installDir, "node_modules", "code-server", "out", "node", "entry.js");
 const stamp = join(installDir, `.installed-${CODE_SERVER_VERSION}`);
 
-function sh(cmd, args, cwd) {
+/** Debian packages: headers for code-server's native modules, ripgrep (its search), Chromium (the browser Playwright drives). */
+export const APT_PACKAGES = ["libkrb5-dev", "libxkbfile-dev", "libsecret-1-dev", "libx11-dev", "pkg-config", "build-essential", "python3", "ripgrep", "chromium"];
+
+function sh(cmd, args, cwd, extraEnv = {}) {
   const env = {
     ...process.env,
+    ...extraEnv,
     npm_config_nodedir: "/usr", // node-gyp builds against the local Node headers (no download)
     npm_config_yes: "true", // node-pty's install runs npx
     npm_config_unsafe_perm: "true",
@@ -48,15 +52,19 @@ function link(target, path) {
 }
 
 export function setup() {
+  mkdirSync(installDir, { recursive: true });
+  if (!which("rg") || !existsSync("/usr/bin/chromium") || !existsSync("/usr/include/gssapi/gssapi.h")) {
+    // As root (CI), install what is missing; otherwise say what to install.
+    if (process.getuid?.() !== 0) throw new Error(`missing system packages: sudo apt-get install -y ${APT_PACKAGES.join(" ")}`);
+    sh("apt-get", ["update", "-q"], cacheDir, { DEBIAN_FRONTEND: "noninteractive" });
+    sh("apt-get", ["install", "-y", "-q", ...APT_PACKAGES], cacheDir, { DEBIAN_FRONTEND: "noninteractive" });
+  }
   if (existsSync(stamp)) {
     process.stderr.write(`[setup] code-server ${CODE_SERVER_VERSION} already installed in ${installDir}\n`);
     return;
   }
   const rg = which("rg");
-  if (!rg) throw new Error("ripgrep missing: apt-get install -y ripgrep (and libkrb5-dev libxkbfile-dev libsecret-1-dev libx11-dev pkg-config chromium)");
-  if (!existsSync("/usr/bin/chromium")) throw new Error("chromium missing: apt-get install -y chromium");
   const t0 = Date.now();
-  mkdirSync(installDir, { recursive: true });
   // A private package.json keeps npm from treating this folder as part of the workspace.
   writeFileSync(join(installDir, "package.json"), JSON.stringify({ name: "glimpse-e2e-code-server", private: true }, null, 2));
   sh("npm", ["install", "--no-save", "--ignore-scripts", "--no-package-lock", `code-server@${CODE_SERVER_VERSION}`], installDir);

@@ -119,9 +119,11 @@ export function streamCompletion(url, body) {
   });
 }
 
-export async function rssBytes(url) {
+/** The server's resident set and V8 heap in use, from its Prometheus metrics (bytes). */
+export async function memory(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+  const read = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1]);
+  return { rss: read("process_resident_memory_bytes"), heapUsed: read("nodejs_heap_size_used_bytes") };
 }
 
 /** The server process's CPU time (user + system), from its Prometheus metrics. */

@@ -8,7 +8,7 @@
 // `--settle` idle seconds (V8 shrinks its heap once allocation stops), the
 // median of three reads a second apart.
 
-import { DEFAULT_MODEL, PROMPTS, flags, median, percentile, rssBytes, startServer, streamCompletion } from "./common.mjs";
+import { DEFAULT_MODEL, PROMPTS, flags, median, percentile, memory, startServer, streamCompletion } from "./common.mjs";
 
 const o = flags({
   model: { type: "string", default: DEFAULT_MODEL },
@@ -50,23 +50,24 @@ async function phase(seconds) {
   return { results, errors, wall };
 }
 
+const mb = (bytes) => Math.round(bytes / 2 ** 20);
 const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 
-async function settledRss() {
+async function settledMemory() {
   await sleep(Math.max(0, Number(o.settle) - 2));
   const reads = [];
   for (let i = 0; i < 3; i++) {
-    reads.push(await rssBytes(server.url));
+    reads.push(await memory(server.url));
     if (i < 2) await sleep(1);
   }
-  return median(reads);
+  return { rss: median(reads.map((r) => r.rss)), heapUsed: median(reads.map((r) => r.heapUsed)) };
 }
 
 try {
   await phase(Number(o.warmup));
-  const rssBefore = await settledRss();
+  const before = await settledMemory();
   const { results, errors, wall } = await phase(Number(o.duration));
-  const rssAfter = await settledRss();
+  const after = await settledMemory();
   const tokens = results.reduce((n, r) => n + r.tokens, 0);
   const ttft = results.map((r) => r.ttftMs);
   const perRequest = results.filter((r) => r.tokens > 1).map((r) => (r.tokens - 1) / ((r.ms - r.ttftMs) / 1000));
@@ -79,7 +80,8 @@ try {
     ttft_ms: { p50: Number(median(ttft).toFixed(1)), p99: Number(percentile(ttft, 99).toFixed(1)) },
     tokens_per_s_total: Number((tokens / wall).toFixed(1)),
     tokens_per_s_per_request_p50: Number(median(perRequest).toFixed(1)),
-    rss_mb: { before: Math.round(rssBefore / 2 ** 20), after: Math.round(rssAfter / 2 ** 20), change_pct: Number((100 * (rssAfter - rssBefore) / rssBefore).toFixed(1)) },
+    rss_mb: { before: mb(before.rss), after: mb(after.rss), change_pct: Number((100 * (after.rss - before.rss) / before.rss).toFixed(1)) },
+    js_heap_used_mb: { before: mb(before.heapUsed), after: mb(after.heapUsed) },
   };
   console.log(JSON.stringify(summary, null, 2));
   process.exitCode = errors.length === 0 && Math.abs(summary.rss_mb.change_pct) <= 10 ? 0 : 1;

@@ -48,6 +48,11 @@ export class ServerMetrics {
     this.e2e = new Histogram({ name: "vllm:e2e_request_latency_seconds", help: "End-to-end generation latency.", buckets: E2E_BUCKETS, registers });
   }
 
+  /** Counts generations cancelled because their client went away (vLLM's finished_reason "abort"). */
+  aborted(n: number): void {
+    this.requestSuccess.inc({ finished_reason: "abort" }, n);
+  }
+
   /** Records one finished generation (one choice). */
   observe(r: GenerationResult): void {
     const m = r.metrics;

@@ -22,13 +22,20 @@ export function usageOf(promptTokens: number, outcomes: ChoiceOutcome[]): Usage 
 
 /** Runs every choice to the end; null when the client went away first. */
 export async function runAll(ctx: AppContext, choices: Choice[], signal: AbortSignal): Promise<ChoiceOutcome[] | null> {
+  let finished = 0;
   try {
-    const outcomes = await Promise.all(choices.map((c) => c.run()));
-    observe(ctx, outcomes);
-    return outcomes;
+    return await Promise.all(choices.map(async (c) => {
+      const outcome = await c.run();
+      finished++;
+      observe(ctx, outcome);
+      return outcome;
+    }));
   } catch (err) {
     for (const c of choices) c.cancel();
-    if (signal.aborted) return null;
+    if (signal.aborted) {
+      ctx.metrics.aborted(choices.length - finished);
+      return null;
+    }
     throw err;
   }
 }
@@ -56,22 +63,25 @@ export async function streamAll(
     await Promise.all(choices.map(async (choice, i) => {
       const outcome = await choice.run((d) => sse.send(shapes.delta(i, d)));
       outcomes.push(outcome);
+      observe(ctx, outcome);
       const chunk: Record<string, unknown> = { ...shapes.finish(i, outcome) };
       // Per-response stats ride on the last chunk that carries a choice unless a usage chunk follows.
       if (outcomes.length === choices.length && !includeUsage) chunk.metrics = responseMetrics(outcomes);
       await sse.send(chunk);
     }));
-    observe(ctx, outcomes);
     if (includeUsage) await sse.send(shapes.usage(usageOf(promptTokens, outcomes), responseMetrics(outcomes)));
   } catch (err) {
     for (const c of choices) c.cancel();
-    if (signal.aborted) return; // the client is gone: nobody to tell
+    if (signal.aborted) {
+      ctx.metrics.aborted(choices.length - outcomes.length);
+      return; // the client is gone: nobody to tell
+    }
     ctx.log.error({ err }, "generation failed mid-stream");
     await sse.send(toApiError(err).toJSON());
   }
   await sse.done();
 }
 
-function observe(ctx: AppContext, outcomes: ChoiceOutcome[]): void {
-  for (const o of outcomes) if (o.result) ctx.metrics.observe(o.result);
+function observe(ctx: AppContext, outcome: ChoiceOutcome): void {
+  if (outcome.result) ctx.metrics.observe(outcome.result);
 }

@@ -58,6 +58,12 @@ describe("client disconnect", () => {
     expect(await waitFor(() => srv.engine.activeRequestCount === 0, 5000)).toBe(true);
   });
 
+  it("counts the cancelled generations as finished_reason=\"abort\"", async () => {
+    const text = await (await fetch(srv.url + "/metrics")).text();
+    const aborted = Number(/^vllm:request_success_total\{finished_reason="abort"[^}]*\} (\d+)$/m.exec(text)?.[1]);
+    expect(aborted).toBe(4); // 1 + 2 (n = 2) + 1
+  });
+
   it("serves normally afterwards", async () => {
     const r = await fetch(srv.url + "/v1/completions", {
       method: "POST",

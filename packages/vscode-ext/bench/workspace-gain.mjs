@@ -34,9 +34,17 @@ const { values: opt } = parseArgs({
 const POINTS = Number(opt["points-per-file"]);
 const MAX_TOKENS = Number(opt["max-tokens"]);
 
-// Folders of similar files (routes, schemas, modules of one package): each file is the target once,
-// with its siblings as the open documents.
-const GROUPS = ["packages/server/src/routes", "packages/server/src/schemas", "packages/vscode-ext/src/server", "packages/server/src"];
+// Groups of similar files (routes, schemas, modules of one package; the packages' package.json and
+// tsconfig files): each file is the target once, with the rest of its group as the open documents.
+const GROUPS = [
+  "packages/server/src/routes",
+  "packages/server/src/schemas",
+  "packages/vscode-ext/src/server",
+  "packages/server/src",
+  ["package.json", "packages/runtime-cuda/package.json", "packages/server/package.json", "packages/suffix-wasm/package.json"],
+  ["packages/runtime-cuda/tsconfig.json", "packages/server/tsconfig.json", "packages/suffix-wasm/tsconfig.json", "packages/vscode-ext/tsconfig.json",
+    "packages/server/tsconfig.build.json", "packages/runtime-cuda/tsconfig.build.json", "packages/suffix-wasm/tsconfig.build.json", "tsconfig.base.json"],
+];
 
 async function loadModules() {
   const out = join(pkgDir, ".cache", "bench-modules.mjs");
@@ -112,7 +120,7 @@ async function runCondition(m, cases, withDocs) {
       }
       const ctx = m.contextWindow(text, c.point.start, Number(opt["prefix-chars"]), Number(opt["suffix-chars"]));
       const r = await client.complete({ prompt: ctx.prefix, suffix: ctx.suffix, maxTokens: MAX_TOKENS });
-      rows.push({ file: c.file, at: c.point.start, text: r.text, tokens: r.completionTokens, draft: r.draftTokens, accepted: r.acceptedDraftTokens, ms: r.latencyMs });
+      rows.push({ file: c.file, json: c.file.endsWith(".json"), at: c.point.start, text: r.text, tokens: r.completionTokens, draft: r.draftTokens, accepted: r.acceptedDraftTokens, ms: r.latencyMs });
       if (ws) await ws.clear();
     }
   } finally {
@@ -145,9 +153,10 @@ async function main() {
   const m = await loadModules();
   const cases = [];
   for (const g of GROUPS) {
-    const dir = join(repoRoot, g);
-    if (!existsSync(dir)) continue;
-    const files = readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => ({ path: join(dir, f), text: readFileSync(join(dir, f), "utf8") }));
+    const paths = Array.isArray(g)
+      ? g.map((f) => join(repoRoot, f)).filter((f) => existsSync(f))
+      : existsSync(join(repoRoot, g)) ? readdirSync(join(repoRoot, g)).filter((f) => f.endsWith(".ts")).map((f) => join(repoRoot, g, f)) : [];
+    const files = paths.map((path) => ({ path, text: readFileSync(path, "utf8") }));
     for (const f of files) {
       const siblings = files.filter((s) => s !== f);
       for (const point of pointsOf(f.text)) cases.push({ file: relative(repoRoot, f.path), text: f.text, point, siblings });
@@ -165,6 +174,7 @@ async function main() {
     noDocuments: summary(without),
     openDocuments: summary(open),
     repeatedFromOpenDocument: summary(repeat),
+    jsonOnly: { noDocuments: summary(without.filter((r) => r.json)), openDocuments: summary(open.filter((r) => r.json)) },
     // Speculation is lossless: the text must not depend on the documents.
     identicalOutputs: `${same}/${without.length}`,
   };

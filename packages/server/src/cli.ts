@@ -3,7 +3,7 @@
 
 import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
-import { DEVICES, Engine, GlimpseConfigError, meanAcceptanceLength, type Device, type EngineOptions } from "@glimpse/runtime-cuda";
+import { DEVICES, Engine, GlimpseConfigError, ModelLoadError, meanAcceptanceLength, type Device, type EngineOptions } from "@glimpse/runtime-cuda";
 import { EMBEDDED_MODEL_DIR } from "./paths.js";
 import { serve } from "./server.js";
 
@@ -51,6 +51,7 @@ async function loadEngine(o: EngineFlags): Promise<Engine> {
   } catch (err) {
     // Name the flag, not the runtime's option.
     if (err instanceof GlimpseConfigError && err.field.startsWith("speculative_config")) throw new Error(`--speculative-config: ${err.message}`);
+    if (err instanceof ModelLoadError && o.model === EMBEDDED_MODEL_DIR) throw new Error(`${err.message} (the embedded model; pass --model DIR or set GLIMPSE_MODEL_DIR)`);
     throw err;
   }
 }

@@ -126,12 +126,6 @@ export async function memory(url) {
   return { rss: read("process_resident_memory_bytes"), heapUsed: read("nodejs_heap_size_used_bytes") };
 }
 
-/** The server process's CPU time (user + system), from its Prometheus metrics. */
-export async function cpuSeconds(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^process_cpu_seconds_total(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
-}
-
 export function percentile(values, p) {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);

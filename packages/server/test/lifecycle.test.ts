@@ -41,6 +41,15 @@ describe("health and metrics", () => {
     expect(text).toContain("vllm:time_to_first_token_seconds_bucket");
     expect(text).toContain("vllm:time_per_output_token_seconds_bucket");
     expect(text).toContain("process_resident_memory_bytes");
+    expect(text).toContain("glimpse:suffix_cache_memory_bytes");
+  });
+
+  it("speculative: false decodes one request without drafts, to the same greedy text", async () => {
+    const body = { prompt: "a = 1\nb = 2\na = 1\nb = 2\na = 1\n", max_tokens: 24, temperature: 0 };
+    const spec = await post(srv.url + "/v1/completions", body);
+    const plain = await post(srv.url + "/v1/completions", { ...body, speculative: false });
+    expect(plain.json.metrics.speculative_decoding.num_drafts).toBe(0);
+    expect(plain.json.choices[0].text).toBe(spec.json.choices[0].text);
   });
 });
 

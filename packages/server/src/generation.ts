@@ -35,9 +35,9 @@ export class Choice {
     // Not AbortSignal.any: Node keeps composite signals that have listeners
     // (the runtime adds one) alive until they abort, which leaks every request.
     const own = new AbortController();
+    const stream = engine.stream({ ...options, signal: own.signal });
     const forward = () => own.abort();
     signal.addEventListener("abort", forward, { once: true });
-    const stream = engine.stream({ ...options, signal: own.signal });
     void stream.result.then(
       () => signal.removeEventListener("abort", forward),
       () => signal.removeEventListener("abort", forward),

@@ -23,7 +23,7 @@ export const chatRequest = z.strictObject({
     .discriminatedUnion("type", [
       z.strictObject({ type: z.literal("text") }),
       z.strictObject({ type: z.literal("json_object") }),
-    ], { error: "type must be \"text\" or \"json_object\" (json_schema is not supported)" })
+    ], { error: "must be \"text\" or \"json_object\" (json_schema is not supported)" })
     .nullish(),
 });
 

@@ -14,7 +14,7 @@ export const samplingFields = {
   /** vLLM extra: -1 or 0 samples among all tokens. */
   top_k: z.number().int().min(-1).nullish(),
   seed: z.number().int().min(-(2 ** 53)).max(2 ** 53).nullish(),
-  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(MAX_STOP)]).nullish(),
+  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(MAX_STOP)], { error: `must be a non-empty string or an array of at most ${MAX_STOP} non-empty strings` }).nullish(),
   /** vLLM extras. */
   stop_token_ids: z.array(z.number().int().min(0)).max(MAX_STOP).nullish(),
   ignore_eos: z.boolean().optional(),

@@ -188,7 +188,13 @@ export class Engine {
       this.finish(state, "abort");
       return state;
     }
-    options.signal?.addEventListener("abort", () => this.abort(state), { once: true });
+    const signal = options.signal;
+    if (signal) {
+      // Removed when the request ends: long-lived signals must not keep requests alive.
+      const onAbort = () => this.abort(state);
+      signal.addEventListener("abort", onAbort, { once: true });
+      state.detach = () => signal.removeEventListener("abort", onAbort);
+    }
     this.waiting.push(state);
     void this.runLoop();
     return state;
@@ -524,6 +530,7 @@ export class Engine {
     if (r.finishReason) return;
     r.finishReason = reason;
     r.prefillCache = null;
+    r.detach();
     if (r.speculate) this.proposer!.end(r.id);
     this.finishedRequests++;
     addMetrics(this.cumulative, r.metrics);
@@ -556,6 +563,7 @@ export class Engine {
   private fail(r: RequestState, err: unknown): void {
     if (r.finishReason) return;
     r.finishReason = "abort";
+    r.detach();
     if (r.speculate) this.proposer!.end(r.id);
     r.queue.close(err);
     r.reject(err);

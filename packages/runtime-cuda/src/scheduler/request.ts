@@ -123,6 +123,8 @@ export class RequestState {
   /** Row in the batch cache, or -1. */
   row = -1;
   finishReason: FinishReason | null = null;
+  /** Unhooks the request from its AbortSignal. */
+  detach: () => void = () => {};
   readonly startedAt = performance.now();
   firstTokenAt = 0;
   // Adaptive speculation: draft budget and pause after repeated misses.

@@ -33,8 +33,8 @@ async function expected(text: string, offset: number, languageId: string, maxTok
   return postprocess(raw.text, ctx, languageId);
 }
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
   let sum = 0;
   for (const line of text.split("\n")) if (line.startsWith(name)) sum += Number(line.split(" ").pop());
   return sum;
@@ -116,40 +116,39 @@ describe("cancellation", () => {
     expect((await s.stats()).stats.requests).toBe(1);
   });
 
-  it("cancelling a request in flight aborts the generation on the server", async () => {
-    // A long generation (up to 512 tokens: a JSON array of records to continue) so the cancel arrives mid-way.
-    const s = await lsp({ maxTokens: 512 });
-    const uri = "file:///work/demo/users.json";
-    const text = '[\n  {"id": 1, "name": "Ada", "email": "ada@example.com"},\n  {"id": 2, "name": "Bob", "email": "bob@example.com"},\n';
-    await s.open(uri, "json", text);
-    const finishedBefore = await metric("vllm:request_success_total");
-    const cts = new CancellationTokenSource();
-    const pending = s.inline(uri, text.length, cts).catch(() => null);
-    // Wait until the server is generating, then cancel.
-    const t0 = Date.now();
-    let seen = false;
-    while (Date.now() - t0 < 5000) {
-      const h = (await (await fetch(`${server.url}/health`)).json()) as { requests_in_flight: number };
-      if (h.requests_in_flight > 0) {
-        seen = true;
-        break;
-      }
-      await sleep(2);
+  it("cancelling a request in flight aborts it on the server", async () => {
+    // A server that decodes one request at a time, busy with a long request (ignore_eos), so the
+    // language server's request is certainly still in the server when it is cancelled.
+    const busy = await startGlimpseServer(["--max-batch-size", "1"]);
+    try {
+      const s = await startLsp({ serverUrl: busy.url, debounceMs: 0, workspaceContext: false });
+      sessions.push(s);
+      await s.open(TS_URI, "typescript", TS_TEXT);
+      const blocker = rawCompletion(busy.url, { prompt: "// a long one\n", max_tokens: 400, ignore_eos: true });
+      const health = async () => (await (await fetch(`${busy.url}/health`)).json()) as { requests_in_flight: number; engine_active_requests: number };
+      const cts = new CancellationTokenSource();
+      const pending = s.inline(TS_URI, TS_CURSOR, cts).catch(() => null);
+      // Both requests in the server: the blocker decoding, ours waiting for its turn.
+      let h = await health();
+      for (let i = 0; i < 500 && h.requests_in_flight < 2; i++) h = ((await sleep(5)), await health());
+      expect(h.requests_in_flight).toBe(2);
+      cts.cancel();
+      expect(await pending).toBeNull();
+      const { json } = await blocker;
+      expect((json.usage as { completion_tokens: number }).completion_tokens).toBe(400);
+      // Ours was aborted in the server (it counts it as finished_reason "abort"); only the blocker generated.
+      expect(await metric(busy.url, 'vllm:request_success_total{finished_reason="abort"')).toBe(1);
+      expect(await metric(busy.url, 'vllm:request_success_total{finished_reason="length"')).toBe(1);
+      expect(await metric(busy.url, "vllm:generation_tokens_total")).toBe(400);
+      h = await health();
+      expect(h.requests_in_flight).toBe(0);
+      expect(h.engine_active_requests).toBe(0);
+      const st = await s.stats();
+      expect(st.stats.cancelled).toBe(1);
+      expect(st.stats.requests).toBe(0);
+    } finally {
+      await busy.stop();
     }
-    expect(seen).toBe(true);
-    cts.cancel();
-    await pending;
-    // The server stops: nothing in flight shortly after, and no generation finished.
-    let inFlight = 1;
-    for (let i = 0; i < 50 && inFlight > 0; i++) {
-      await sleep(20);
-      inFlight = ((await (await fetch(`${server.url}/health`)).json()) as { requests_in_flight: number }).requests_in_flight;
-    }
-    expect(inFlight).toBe(0);
-    expect(await metric("vllm:request_success_total")).toBe(finishedBefore);
-    const st = await s.stats();
-    expect(st.stats.cancelled).toBe(1);
-    expect(st.stats.requests).toBe(0);
   });
 });
 

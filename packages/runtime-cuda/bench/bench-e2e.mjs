@@ -12,7 +12,7 @@ import { WORKLOADS } from "./workloads.mjs";
 const { values } = parseArgs({
   options: {
     model: { type: "string", default: resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../models/glimpse-coder-tiny") },
-    repeats: { type: "string", default: "3" },
+    repeats: { type: "string", default: "5" },
     only: { type: "string" },
   },
 });

@@ -59,13 +59,16 @@ const EDITS = [
   ["Settings", "Options"],
   ["parseLine", "parseRow"],
   ["Counter", "Tally"],
+  ["defaults", "fallback"],
+  ["rows", "records"],
+  ["value", "count"],
 ];
 
 export const WORKLOADS = [
   {
     name: "rewrite",
     maxTokens: 320,
-    prompts: FILES.map((f, i) => `<|file|>${f}<|edit|>Rename \`${EDITS[i][0]}\` to \`${EDITS[i][1]}\`.<|rewrite|>`),
+    prompts: EDITS.map(([from, to], i) => `<|file|>${FILES[i % FILES.length]}<|edit|>Rename \`${from}\` to \`${to}\`.<|rewrite|>`),
   },
   {
     name: "code",
@@ -74,6 +77,9 @@ export const WORKLOADS = [
       "import express from \"express\";\n\nconst app = express();\napp.use(express.json());\n\napp.get(\"/users\", async (req, res) => {\n",
       "export function debounce(fn, wait) {\n  let timer;\n  return function (...args) {\n",
       "class LinkedList {\n  constructor() {\n    this.head = null;\n    this.size = 0;\n  }\n\n  add(value) {\n",
+      "export async function fetchJson(url, options = {}) {\n  const response = await fetch(url, options);\n",
+      "function groupBy(items, key) {\n  const groups = {};\n  for (const item of items) {\n",
+      "import { useState, useEffect } from \"react\";\n\nexport function useWindowSize() {\n",
     ],
   },
   {
@@ -83,6 +89,9 @@ export const WORKLOADS = [
       "[\n  {\"id\": 1, \"name\": \"alice\", \"email\": \"alice@example.com\", \"active\": true},\n  {\"id\": 2, \"name\": \"bob\", \"email\": \"bob@example.com\", \"active\": false},\n  {\"id\": 3, \"name\": \"",
       "{\n  \"name\": \"my-app\",\n  \"version\": \"1.0.0\",\n  \"scripts\": {\n    \"build\": \"tsc\",\n    \"test\": \"vitest run\"\n  },\n  \"dependencies\": {\n",
       "{\"orders\": [{\"orderId\": \"A-100\", \"items\": 3, \"total\": 42.5, \"status\": \"shipped\"}, {\"orderId\": \"A-101\", \"items\": 1, \"total\": 9.99, \"status\": \"",
+      "{\n  \"compilerOptions\": {\n    \"target\": \"ES2022\",\n    \"module\": \"NodeNext\",\n",
+      "[\n  {\"event\": \"click\", \"ts\": 1700000000, \"user\": 17},\n  {\"event\": \"view\", \"ts\": 1700000004, \"user\": 17},\n  {\"event\": \"",
+      "{\"users\": [{\"id\": 1, \"roles\": [\"admin\", \"editor\"]}, {\"id\": 2, \"roles\": [\"",
     ],
   },
   {
@@ -92,6 +101,9 @@ export const WORKLOADS = [
       "/**\n * This module explains how the cache works. It keeps\n",
       "// TODO: explain why the retry loop waits before",
       "# Getting started\n\nThis project",
+      "// The scheduler keeps a queue of pending jobs and",
+      "/* Notes on the design: requests are grouped",
+      "## Why\n\nThe old implementation",
     ],
   },
 ];

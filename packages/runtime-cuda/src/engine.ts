@@ -23,7 +23,7 @@ import { uniformAt } from "./sampling/rng.js";
 import {
   RequestState, samplingFrom, type GenerateOptions, type GenerationChunk, type GenerationResult,
 } from "./scheduler/request.js";
-import { firstChain, layoutStep, type StepLayout } from "./verify/draft-layout.js";
+import { cutByCost, firstChain, layoutStep, type StepLayout } from "./verify/draft-layout.js";
 
 export interface EngineOptions {
   device?: Device;
@@ -40,6 +40,12 @@ export interface EngineOptions {
   adaptive?: boolean;
   /** Acceptance rule for sampled requests (tests swap it to prove they catch a wrong one). */
   acceptRule?: AcceptRule;
+  /**
+   * Extra cost of verifying one more draft token, relative to a plain step;
+   * drafts are cut where their expected gain no longer pays for it. Measured
+   * on the model at load when speculation is on (about 0.2 s) unless given.
+   */
+  verifyCostSlope?: number;
 }
 
 const MASKED = -1e9;
@@ -84,6 +90,9 @@ export class Engine {
     this.batch = BatchKvCache.empty(this.kvShape, 0);
   }
 
+  /** See EngineOptions.verifyCostSlope. */
+  verifyCostSlope = 0;
+
   static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
     const dir = resolve(modelDir);
     if (!existsSync(dir)) throw new ModelLoadError(`model folder ${dir} does not exist`);
@@ -109,8 +118,31 @@ export class Engine {
     const proposer = spec
       ? await createProposer(spec, { modelDir: dir, model: config, hasHidden: layout.hasHiddenState, provider, session: sessionOptions })
       : null;
-    return new Engine(dir, config, tokenizer, layout, session, provider, proposer, spec, maxBatchSize, maxModelLen,
+    const engine = new Engine(dir, config, tokenizer, layout, session, provider, proposer, spec, maxBatchSize, maxModelLen,
       options.adaptive ?? true, options.acceptRule ?? rejectionSample, file);
+    if (options.verifyCostSlope !== undefined) {
+      const slope = options.verifyCostSlope;
+      if (typeof slope !== "number" || !Number.isFinite(slope) || slope < 0) {
+        throw new GlimpseConfigError("verifyCostSlope", `must be a finite number >= 0, got ${slope}`);
+      }
+      engine.verifyCostSlope = slope;
+    } else if (proposer) {
+      engine.verifyCostSlope = await engine.measureVerifyCostSlope();
+    }
+    return engine;
+  }
+
+  /** Least-squares slope of verify cost over draft length, relative to a plain step. */
+  async measureVerifyCostSlope(): Promise<number> {
+    const context = Math.min(256, Math.max(16, this.maxModelLen - 40));
+    const cost = await this.profileVerifyCost(context, 16, 5);
+    let num = 0;
+    let den = 0;
+    cost.forEach((c, k) => {
+      num += k * (c / cost[0] - 1);
+      den += k * k;
+    });
+    return Math.min(1, Math.max(0.005, num / den));
   }
 
   private get kvShape(): KvShape {
@@ -379,8 +411,10 @@ export class Engine {
       const ms = (performance.now() - t0) / asking.length;
       asking.forEach(({ r, i }, k) => {
         r.metrics.proposeMs += ms;
-        const d = got[k];
-        drafts[i] = d && this.layout.maskRank === 2 ? firstChain(d) : d;
+        let d = got[k];
+        if (d && this.layout.maskRank === 2) d = firstChain(d);
+        if (d && this.adaptive) d = cutByCost(d, this.verifyCostSlope);
+        drafts[i] = d;
       });
     }
     const layouts: StepLayout[] = rows.map((r, i) => layoutStep(r.lastToken, drafts[i], budgets[i]));

@@ -86,12 +86,15 @@ export class ArcticProposer implements Proposer {
     rows.forEach((r, i) => {
       const k = Math.min(this.maxTokens, r.maxTokens);
       const tokens: number[] = [];
-      let score = 0;
+      const chain: number[] = [];
+      let p = 1;
       for (let j = 0; j < k; j++) {
         tokens.push(Number(ids[i * n + j]));
-        score += probs[i * n + j];
+        // A head's token is kept only if every earlier one was.
+        p *= probs[i * n + j];
+        chain.push(p);
       }
-      drafts.set(r, { tokens, parents: tokens.map((_, j) => j - 1), score });
+      drafts.set(r, { tokens, parents: tokens.map((_, j) => j - 1), probs: chain, score: chain.reduce((a, b) => a + b, 0) });
     });
     return inputs.map((i) => drafts.get(i) ?? null);
   }

@@ -40,7 +40,9 @@ export class NgramProposer implements Proposer {
         const from = start + n;
         const draft = tokens.slice(from, Math.min(from + k, len));
         if (draft.length === 0) continue;
-        return { tokens: draft, parents: draft.map((_, i) => i - 1), score: draft.length };
+        // No statistics behind an n-gram match: assume each token holds with 0.7.
+        const probs = draft.map((_, i) => 0.7 ** (i + 1));
+        return { tokens: draft, parents: draft.map((_, i) => i - 1), probs, score: probs.reduce((a, b) => a + b, 0) };
       }
     }
     return null;

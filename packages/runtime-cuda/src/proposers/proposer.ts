@@ -4,6 +4,12 @@
 export interface Draft {
   tokens: number[];
   parents: number[];
+  /**
+   * Estimated probability that token i and all its ancestors are accepted,
+   * non-increasing along the list; the engine uses it to cut drafts whose
+   * tail costs more to verify than it is expected to yield.
+   */
+  probs: number[];
   /** Proposer's own confidence (the suffix tree's expected accepted tokens). */
   score: number;
 }

@@ -65,7 +65,7 @@ export class SuffixProposer implements Proposer {
       useTreeSpec: this.opts.useTreeSpec,
     });
     if (d.tokenIds.length === 0) return null;
-    return { tokens: Array.from(d.tokenIds), parents: Array.from(d.parents), score: d.score };
+    return { tokens: Array.from(d.tokenIds), parents: Array.from(d.parents), probs: Array.from(d.probs), score: d.score };
   }
 
   append(requestId: number, tokens: readonly number[]): void {

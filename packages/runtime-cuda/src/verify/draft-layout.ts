@@ -19,14 +19,45 @@ export interface StepLayout {
 /** Keeps the first chain of a tree draft (for models that can only verify chains). */
 export function firstChain(draft: Draft): Draft {
   const tokens: number[] = [];
+  const kept: number[] = [];
   let parent = -1;
   for (let i = 0; i < draft.tokens.length; i++) {
     if (draft.parents[i] === parent) {
       tokens.push(draft.tokens[i]);
+      kept.push(i);
       parent = i;
     }
   }
-  return { tokens, parents: tokens.map((_, i) => i - 1), score: draft.score };
+  const probs = kept.map((i) => draft.probs[i]);
+  return { tokens, parents: tokens.map((_, i) => i - 1), probs, score: draft.score };
+}
+
+/**
+ * Keeps the draft prefix that maximizes expected tokens per unit of verify
+ * cost: (1 + sum of kept probs) / (1 + slope * kept), where `slope` is the
+ * measured extra cost of one more token relative to a plain step. Drafts are
+ * best-first (probabilities non-increasing, parents first), so any prefix is
+ * a valid draft.
+ */
+export function cutByCost(draft: Draft, slope: number): Draft {
+  let best = 0;
+  let bestValue = 1;
+  let expected = 1;
+  for (let j = 1; j <= draft.tokens.length; j++) {
+    expected += draft.probs[j - 1];
+    const value = expected / (1 + slope * j);
+    if (value > bestValue) {
+      bestValue = value;
+      best = j;
+    }
+  }
+  if (best === draft.tokens.length) return draft;
+  return {
+    tokens: draft.tokens.slice(0, best),
+    parents: draft.parents.slice(0, best),
+    probs: draft.probs.slice(0, best),
+    score: draft.score,
+  };
 }
 
 export function layoutStep(lastToken: number, draft: Draft | null, maxDraft: number): StepLayout {

@@ -7,7 +7,7 @@
 // both conditions must produce the same text (speculation is lossless); what
 // changes is how many tokens each verification step accepts, and the time.
 //
-//   node bench/workspace-gain.mjs [--points-per-file 3] [--max-tokens 48] [--prefix-chars 3000] [--suffix-chars 1000] [--json out.json]
+//   node bench/workspace-gain.mjs [--points-per-file 3] [--max-tokens 48] [--prefix-chars 1500] [--suffix-chars 500] [--json out.json]
 // Env: GLIMPSE_MODEL_DIR (default models/glimpse-coder-tiny).
 
 import { spawn } from "node:child_process";
@@ -27,8 +27,8 @@ const { values: opt } = parseArgs({
     "max-tokens": { type: "string", default: "48" },
     json: { type: "string" },
     // The extension's default budgets.
-    "prefix-chars": { type: "string", default: "3000" },
-    "suffix-chars": { type: "string", default: "1000" },
+    "prefix-chars": { type: "string", default: "1500" },
+    "suffix-chars": { type: "string", default: "500" },
   },
 });
 const POINTS = Number(opt["points-per-file"]);

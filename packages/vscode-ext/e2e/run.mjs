@@ -74,18 +74,22 @@ function startGlimpse() {
 async function loadPostprocess() {
   const out = join(pkgDir, ".cache", "e2e-postprocess.mjs");
   await build({
-    stdin: { contents: 'export { postprocess, stopsFor } from "./src/server/postprocess.ts"; export { contextWindow } from "./src/server/context-window.ts";', resolveDir: pkgDir, loader: "ts" },
+    stdin: {
+      contents: 'export { postprocess, stopsFor } from "./src/server/postprocess.ts"; export { contextWindow } from "./src/server/context-window.ts"; export { DEFAULT_SETTINGS } from "./src/shared/protocol.ts";',
+      resolveDir: pkgDir,
+      loader: "ts",
+    },
     bundle: true, format: "esm", platform: "node", outfile: out, logLevel: "warning",
   });
   return import(pathToFileURL(out).href);
 }
 
 async function rawSuggestion(pp, url, text, offset, languageId) {
-  const ctx = pp.contextWindow(text, offset, 3000, 1000);
+  const ctx = pp.contextWindow(text, offset, pp.DEFAULT_SETTINGS.prefixChars, pp.DEFAULT_SETTINGS.suffixChars);
   const r = await fetch(`${url}/v1/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ prompt: ctx.prefix, suffix: ctx.suffix, max_tokens: 64, temperature: 0, stop: pp.stopsFor(ctx, languageId) }),
+    body: JSON.stringify({ prompt: ctx.prefix, suffix: ctx.suffix, max_tokens: pp.DEFAULT_SETTINGS.maxTokens, temperature: 0, stop: pp.stopsFor(ctx, languageId) }),
   });
   const j = await r.json();
   return pp.postprocess(j.choices[0].text, ctx, languageId);

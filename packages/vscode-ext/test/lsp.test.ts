@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalServer } from "../src/extension/local-server.js";
 import { contextWindow } from "../src/server/context-window.js";
 import { postprocess, stopsFor } from "../src/server/postprocess.js";
+import { DEFAULT_SETTINGS } from "../src/shared/protocol.js";
 import { CancellationTokenSource, modelDir, packageDir, rawCompletion, sleep, startGlimpseServer, startLsp, type GlimpseServer, type LspSession } from "./harness.js";
 
 const TS_URI = "file:///work/demo/math.ts";
@@ -28,7 +29,7 @@ async function lsp(settings: Record<string, unknown> = {}): Promise<LspSession> 
 
 /** What the language server should answer: the same request made directly, post-processed. */
 async function expected(text: string, offset: number, languageId: string, maxTokens = 32): Promise<string> {
-  const ctx = contextWindow(text, offset, 3000, 1000);
+  const ctx = contextWindow(text, offset, DEFAULT_SETTINGS.prefixChars, DEFAULT_SETTINGS.suffixChars);
   const raw = await rawCompletion(server.url, { prompt: ctx.prefix, suffix: ctx.suffix, max_tokens: maxTokens, stop: stopsFor(ctx, languageId) });
   return postprocess(raw.text, ctx, languageId);
 }

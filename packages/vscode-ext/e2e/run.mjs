@@ -141,7 +141,7 @@ async function main() {
   say(`Glimpse server at ${serverUrl} (model ${process.env.GLIMPSE_E2E_SERVER_URL ? "external" : modelDir})`);
 
   const tsText = "// Small arithmetic helpers.\nexport function add(a: number, b: number): number {\n  return a + b;\n}\n\n";
-  const jsonText = '{\n  "name": "glimpse-demo",\n  "version": "0.1.0",\n  "scripts": {\n    "build": "tsc -p .",\n    "test": \n  }\n}\n';
+  const jsonText = '{\n  "name": "glimpse-demo",\n  "version": "0.1.0",\n  "scripts": {\n    "build": "tsc -p .",\n    "test":\n  }\n}\n';
   writeFileSync(join(folder, "demo.ts"), tsText);
   writeFileSync(join(folder, "demo.json"), jsonText);
   writeFileSync(join(folder, "latency.ts"), "// Latency trials.\n");

@@ -103,6 +103,11 @@ describe("JSON stopping", () => {
     expect(stopJson('"deps": {\n    "a": "1"\n  },\n  "b": 2', ctx("  ", "\n}"))).toBe('"deps": {\n    "a": "1"\n  },');
   });
 
+  it("never lets a string run over a line end", () => {
+    expect(stopJson('"test": "vitest run\n  },', ctx('  "'))).toBe('"test": "vitest run');
+    expect(stopJson("\nabc", ctx('  "a": "x'))).toBe("");
+  });
+
   it("ignores brackets and colons inside strings", () => {
     expect(stopJson('"a}b]c",\n', ctx('  "k": '))).toBe('"a}b]c"');
   });
@@ -132,6 +137,13 @@ describe("postprocess", () => {
     expect(postprocess(")", at("foo(a|)"), "typescript")).toBe("");
     expect(postprocess("  return 1;", at("{\n|\n  return 1;\n}"), "typescript")).toBe("");
     expect(postprocess("b, c)", at("foo(a, |)"), "typescript")).toBe("b, c");
+  });
+
+  it("drops a repeat of the typed part of the line", () => {
+    expect(postprocess('"test": "vitest run"\n  },', at('{\n  "scripts": {\n    "test": |\n  }\n}'), "json")).toBe('"vitest run"');
+    expect(postprocess('"name": "demo",\n', at('{\n  "|\n}'), "json")).toBe('name": "demo",');
+    expect(postprocess("  return a + b;", at("function f(a, b) {\n  return |\n}"), "typescript")).toBe("a + b;");
+    expect(postprocess("x + 1;", at("const y = |"), "typescript")).toBe("x + 1;");
   });
 
   it("gives nothing for whitespace", () => {

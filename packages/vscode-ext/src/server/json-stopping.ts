@@ -54,6 +54,10 @@ export function stopJson(completion: string, ctx: JsonContext): string {
 
   for (let i = 0; i < completion.length; i++) {
     const ch = completion[i];
+    if (ch === "\n" && s.inString) {
+      // JSON strings do not span lines: the model lost the structure; keep the line.
+      return content ? completion.slice(0, i) : "";
+    }
     const wasInString = s.inString;
     step(s, ch);
     if (wasInString) {

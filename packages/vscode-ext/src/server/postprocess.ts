@@ -13,7 +13,7 @@ export function stopsFor(ctx: ContextWindow, languageId: string): string[] {
 }
 
 export function postprocess(raw: string, ctx: ContextWindow, languageId: string): string {
-  let text = raw.replace(/\r\n/g, "\n");
+  let text = stripRetypedLine(raw.replace(/\r\n/g, "\n"), ctx.linePrefix);
   if (JSON_LANGUAGES.has(languageId)) text = stopJson(text, { linePrefix: ctx.linePrefix, suffix: ctx.suffix });
   else text = ctx.multiline ? limitBlock(text, ctx) : firstLine(text);
   text = text.replace(/\s+$/, "");
@@ -22,6 +22,18 @@ export function postprocess(raw: string, ctx: ContextWindow, languageId: string)
   text = dropSuffixOverlap(text, ctx);
   if (!/\S/.test(text)) return "";
   return text;
+}
+
+/**
+ * Small models trained on whole-line fill-in-the-middle often answer a mid-line
+ * cursor with the whole line, repeating what is already typed
+ * (`"test": ` -> `"test": "vitest run"`). Drop the repeated part.
+ */
+export function stripRetypedLine(text: string, linePrefix: string): string {
+  const typed = linePrefix.trimStart();
+  if (!typed) return text;
+  const lead = /^[ \t]*/.exec(text)![0];
+  return text.startsWith(typed, lead.length) ? text.slice(lead.length + typed.length) : text;
 }
 
 function firstLine(text: string): string {

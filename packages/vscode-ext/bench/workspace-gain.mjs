@@ -99,9 +99,11 @@ function pointsOf(text) {
 /**
  * withDocs: false (no documents), "open" (the sibling files and the edited file as it stands, what the
  * language server sends for open files), or "repeat" (also a copy of the file that contains the middle:
- * the user is re-typing code that exists in another open file, e.g. a duplicated module being adapted).
+ * the user is re-typing code that exists in another open file, e.g. a duplicated module being adapted),
+ * or "answer" (an open document holds the cursor's context followed by exactly what the model will write:
+ * the ceiling of the mechanism, reached when the workspace already contains the code being completed).
  */
-async function runCondition(m, cases, withDocs) {
+async function runCondition(m, cases, withDocs, answers = []) {
   const server = await startServer();
   const client = new m.GlimpseClient({ baseUrl: server.url, timeoutMs: 120_000 });
   const rows = [];
@@ -116,6 +118,10 @@ async function runCondition(m, cases, withDocs) {
         for (const s of c.siblings) ws.opened(pathToFileURL(s.path).href, () => s.text);
         ws.opened(pathToFileURL(join(repoRoot, c.file)).href, () => text);
         if (withDocs === "repeat") ws.opened(pathToFileURL(join(repoRoot, c.file + ".orig")).href, () => c.text);
+        if (withDocs === "answer") {
+          const i = cases.indexOf(c);
+          ws.opened(pathToFileURL(join(repoRoot, c.file + ".answer")).href, () => text.slice(Math.max(0, c.point.start - 300), c.point.start) + answers[i]);
+        }
         await ws.flush();
       }
       const ctx = m.contextWindow(text, c.point.start, Number(opt["prefix-chars"]), Number(opt["suffix-chars"]));
@@ -166,7 +172,8 @@ async function main() {
   const without = await runCondition(m, cases, false);
   const open = await runCondition(m, cases, "open");
   const repeat = await runCondition(m, cases, "repeat");
-  const same = without.filter((r, i) => r.text === open[i].text && r.text === repeat[i].text).length;
+  const answer = await runCondition(m, cases, "answer", without.map((r) => r.text));
+  const same = without.filter((r, i) => r.text === open[i].text && r.text === repeat[i].text && r.text === answer[i].text).length;
   const result = {
     model: modelDir.startsWith(repoRoot) ? relative(repoRoot, modelDir) : modelDir,
     maxTokens: MAX_TOKENS,
@@ -174,12 +181,13 @@ async function main() {
     noDocuments: summary(without),
     openDocuments: summary(open),
     repeatedFromOpenDocument: summary(repeat),
+    answerInOpenDocument: summary(answer),
     jsonOnly: { noDocuments: summary(without.filter((r) => r.json)), openDocuments: summary(open.filter((r) => r.json)) },
     // Speculation is lossless: the text must not depend on the documents.
     identicalOutputs: `${same}/${without.length}`,
   };
   console.log(JSON.stringify(result, null, 2));
-  if (opt.json) writeFileSync(opt.json, JSON.stringify({ ...result, rows: { without, open, repeat } }, null, 2) + "\n");
+  if (opt.json) writeFileSync(opt.json, JSON.stringify({ ...result, rows: { without, open, repeat, answer } }, null, 2) + "\n");
 }
 
 await main();

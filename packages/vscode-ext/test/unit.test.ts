@@ -103,6 +103,14 @@ describe("JSON stopping", () => {
     expect(stopJson('"deps": {\n    "a": "1"\n  },\n  "b": 2', ctx("  ", "\n}"))).toBe('"deps": {\n    "a": "1"\n  },');
   });
 
+  it("adds the comma a member needs when another member follows", () => {
+    const next = '\n  "scripts": {}\n}';
+    expect(stopJson('dependencies": {\n    "a": "1"\n  }\n', ctx('  "', next))).toBe('dependencies": {\n    "a": "1"\n  },');
+    expect(stopJson('"type": "module"\n', ctx("  ", next))).toBe('"type": "module",');
+    expect(stopJson('"type": "module"\n', ctx("  ", "\n}"))).toBe('"type": "module"');
+    expect(stopJson('"type": "module",\n', ctx("  ", next))).toBe('"type": "module",');
+  });
+
   it("never lets a string run over a line end", () => {
     expect(stopJson('"test": "vitest run\n  },', ctx('  "'))).toBe('"test": "vitest run');
     expect(stopJson("\nabc", ctx('  "a": "x'))).toBe("");

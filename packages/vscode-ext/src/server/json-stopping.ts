@@ -43,6 +43,30 @@ export function inValuePosition(linePrefix: string): boolean {
 
 /** Cuts a completion for a JSON document; returns the part to show (maybe ""). */
 export function stopJson(completion: string, ctx: JsonContext): string {
+  const cut = cutJson(completion, ctx);
+  // A whole member or element ends where another one follows: it needs its comma.
+  const next = ctx.suffix.trimStart()[0];
+  if (!inValuePosition(ctx.linePrefix) && /[}\]"\w]\s*$/.test(cut) && /\S/.test(cut) && (next === '"' || next === "{" || next === "[") && balanced(ctx.linePrefix + cut)) {
+    return cut.replace(/\s*$/, ",");
+  }
+  return cut;
+}
+
+/** True when a line (with the completion) has no open string or bracket left. */
+function balanced(line: string): boolean {
+  const s: ScanState = { inString: false, escaped: false };
+  let depth = 0;
+  for (const ch of line) {
+    const was = s.inString;
+    step(s, ch);
+    if (was || s.inString) continue;
+    if (ch === "{" || ch === "[") depth++;
+    if (ch === "}" || ch === "]") depth--;
+  }
+  return !s.inString && depth === 0;
+}
+
+function cutJson(completion: string, ctx: JsonContext): string {
   const s = lineState(ctx.linePrefix);
   const valueMode = inValuePosition(ctx.linePrefix);
   const suffixHasText = /\S/.test(ctx.suffix);

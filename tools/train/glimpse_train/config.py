@@ -70,11 +70,11 @@ class Config:
     # speculators
     n_predict: int = 3
     spec_inner_dim: int = 192
-    distill_prompts: int = 3000
+    distill_prompts: int = 2400
     distill_new_tokens: int = 64
-    spec_steps: int = 2000
+    spec_steps: int = 1200
     spec_batch: int = 256
-    spec_lr: float = 2e-3
+    spec_lr: float = 3e-3
     # evaluation
     eval_prompts: int = 100
     val_loss_batches: int = 40

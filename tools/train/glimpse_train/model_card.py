@@ -53,7 +53,8 @@ def main() -> None:
         log = [json.loads(l) for l in f]
     steps = [r for r in log if "loss" in r]
     final_val = next((r["final_val"] for r in reversed(log) if "final_val" in r), {})
-    last = steps[-1] if steps else {}
+    last = dict(steps[-1]) if steps else {}
+    last["step"] = max((r["step"] for r in log if "step" in r), default=None)  # the final eval record has the last step
     vl = load(os.path.join(md, "val_loss.json"), {})
     gen = load(os.path.join(md, "generation.json"), {})
     par = load(os.path.join(md, "parity.json"), {})
@@ -166,8 +167,10 @@ where suffix decoding and the speculators pay off.
 
 `tools/train/run.sh` (all stages; see `tools/train/README.md`). Target: AdamW (betas 0.9/0.95, weight decay 0.1),
 batch {cfg.batch_size} x {cfg.seq_len}, LR {cfg.lr} → {cfg.min_lr} cosine over a fixed wall-time budget, warmup {cfg.warmup_steps} steps,
-2 threads under `nice`, on a shared 2-core machine: {last.get('step')} steps, {f(last.get('elapsed_s', 0) / 60, 1)} minutes,
-about {(last.get('step') or 0) * cfg.batch_size * cfg.seq_len / 1e6:.1f} M tokens seen (~{last.get('tok_s')} tokens/s). Speculators:
+2 threads under `nice`, on a 2-core machine shared with other builds: {last.get('step')} steps, {f(last.get('elapsed_s', 0) / 60, 1)} minutes
+in two resumable chunks (the first was stopped after 10 minutes and resumed from its checkpoint when the time budget
+was raised to 90 minutes), about {(last.get('step') or 0) * cfg.batch_size * cfg.seq_len / 1e6:.1f} M row tokens seen, padding included
+(~{last.get('tok_s')} tokens/s at the end). Speculators:
 {cfg.spec_steps} steps of batch {cfg.spec_batch} each ({f(spec['mlp'].get('train_seconds'), 0)} s MLP, {f(spec['lstm'].get('train_seconds'), 0)} s LSTM,
 including export and the acceptance benchmark).
 
@@ -215,7 +218,7 @@ target's greedy output (exact for greedy decoding); the step also yields the tar
 ### 4. Latency (`node node/bench_decode.mjs ../../models/glimpse-coder-tiny`)
 
 onnxruntime-node 1.30 CPU, 2 intra-op threads, no spinning, batch 1, median of 200 runs after warm-up, on the 2-core
-build machine while other jobs ran (so an upper bound):
+build machine, which other jobs may have been sharing at the time:
 
 | call | median ms | p10 | p90 |
 |---|---|---|---|
@@ -237,7 +240,14 @@ and checks them against PyTorch outputs stored in `fixtures/` (and the tokenizer
   Use it to test decoding machinery, not for suggestions.
 - Trained on {cfg.seq_len}-token rows: quality beyond that context is untested (RoPE allows longer inputs, and the latency figures at 1024 are about speed only).
 - The corpus is npm package sources (library code, much of it TypeScript declarations and build output that is not minified), not application code.
-- Speculator acceptance is measured on the target's greedy trajectories; with sampling, acceptance differs.
+- The rewrite task is not learned: exact match is {f(gen.get('rewrite', {}).get('rate'), 2)}. The model reproduces the
+  shape of the file but not its content; copying (induction) did not emerge at this size and compute. The suffix
+  decoder, not this model, is what makes rewrites fast in Glimpse's tests.
+- Format leakage: after a JSON fragment the model sometimes continues with `<|edit|>` (it saw many JSON windows
+  followed by an edit instruction), which counts as invalid JSON above.
+- Speculator acceptance is measured on the target's greedy trajectories, which are repetitive for a model this
+  small (it loops); that makes drafting easier than on real text, so the acceptance figures above overstate what a
+  stronger target would get. With sampling, acceptance differs.
 - fp32 only; no quantized variant.
 """
     with open(os.path.join(ps["model"], "README.md"), "w", encoding="utf-8") as fh:

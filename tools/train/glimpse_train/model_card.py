@@ -88,7 +88,7 @@ def main() -> None:
 A {params / 1e6 if params else 0:.2f} M-parameter Llama-layout code model for JavaScript/TypeScript and JSON, with two
 Arctic speculators (MLP and LSTM), shipped inside Glimpse so that speculative decoding can be developed and
 tested on a CPU without downloading anything. It is a **test and demo model**: small enough for one decode step
-in about a millisecond on 2 CPU cores, trained for {f(last.get('elapsed_s', 0) / 60, 0)} minutes on 2 cores. It is not a useful coding assistant.
+in 1-2 ms on 2 CPU cores (section 4), trained for {f(last.get('elapsed_s', 0) / 60, 0)} minutes on 2 cores. It is not a useful coding assistant.
 
 ## Files
 

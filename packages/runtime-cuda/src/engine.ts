@@ -136,6 +136,7 @@ export class Engine {
   async measureVerifyCostSlope(): Promise<number> {
     const context = Math.min(256, Math.max(16, this.maxModelLen - 40));
     const cost = await this.profileVerifyCost(context, 16, 5);
+    this.plainStepMs = cost[0];
     let num = 0;
     let den = 0;
     cost.forEach((c, k) => {
@@ -405,12 +406,14 @@ export class Engine {
     const budgets = rows.map((r) => this.draftBudget(r));
     const asking = rows.map((r, i) => ({ r, i })).filter(({ i }) => budgets[i] > 0);
     const drafts: (Draft | null)[] = rows.map(() => null);
+    const proposeShare = rows.map(() => 0);
     if (asking.length > 0) {
       const t0 = performance.now();
       const got = await this.proposer!.propose(asking.map(({ r, i }) => ({ requestId: r.id, tokens: r.tokens, hidden: r.hidden, maxTokens: budgets[i] })));
       const ms = (performance.now() - t0) / asking.length;
       asking.forEach(({ r, i }, k) => {
         r.metrics.proposeMs += ms;
+        proposeShare[i] = ms;
         let d = got[k];
         if (d && this.layout.maskRank === 2) d = firstChain(d);
         if (d && this.adaptive) d = cutByCost(d, this.verifyCostSlope);
@@ -493,7 +496,10 @@ export class Engine {
         m.draftTokens += draftLen;
         m.acceptedTokens += accepted;
         for (let k = 0; k < accepted; k++) m.acceptedPerPosition[k] = (m.acceptedPerPosition[k] ?? 0) + 1;
-        this.adapt(r, accepted);
+        this.adapt(r, accepted, proposeShare[i] + verifyMs);
+      } else if (proposeShare[i] === 0) {
+        // A plain step: the yardstick speculation must beat.
+        this.plainStepMs = this.plainStepMs === 0 ? verifyMs : 0.9 * this.plainStepMs + 0.1 * verifyMs;
       }
       m.sampleMs += performance.now() - t1;
       this.emit(r, newTokens, logprobs);
@@ -501,9 +507,26 @@ export class Engine {
     this.batch = cache.extended(out.keys, out.values, flags);
   }
 
-  private adapt(r: RequestState, accepted: number): void {
+  /** Recent time of a step without drafts, per request (ms). */
+  private plainStepMs = 0;
+
+  private adapt(r: RequestState, accepted: number, stepMs: number): void {
     if (!this.adaptive) return;
     const max = this.maxDraft();
+    // Throughput check: tokens per millisecond with drafts (proposing
+    // included) against one token per plain step. A proposer that costs more
+    // than it yields pauses, longer each time, then gets another chance.
+    r.specTokens = 0.8 * r.specTokens + 0.2 * (accepted + 1);
+    r.specMs = 0.8 * r.specMs + 0.2 * stepMs;
+    r.specSteps++;
+    if (r.specSteps >= 6 && this.plainStepMs > 0 && r.specTokens / r.specMs < 1 / this.plainStepMs) {
+      r.pauseSteps = r.pauseLength;
+      r.pauseLength = Math.min(r.pauseLength * 2, 64);
+      r.specSteps = 0;
+      r.specTokens = 0;
+      r.specMs = 0;
+      return;
+    }
     if (accepted === 0) {
       r.budget = Math.floor(r.budget / 2);
       if (r.budget === 0) {

@@ -131,6 +131,10 @@ export class RequestState {
   budget: number;
   pauseSteps = 0;
   pauseLength = 2;
+  // Recent tokens and milliseconds per speculative step (moving averages).
+  specTokens = 0;
+  specMs = 0;
+  specSteps = 0;
 
   constructor(
     readonly id: number,

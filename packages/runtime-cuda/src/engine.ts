@@ -496,7 +496,7 @@ export class Engine {
         m.draftTokens += draftLen;
         m.acceptedTokens += accepted;
         for (let k = 0; k < accepted; k++) m.acceptedPerPosition[k] = (m.acceptedPerPosition[k] ?? 0) + 1;
-        this.adapt(r, accepted, proposeShare[i] + verifyMs);
+        this.adapt(r, accepted, proposeShare[i] + verifyMs, verifyMs / (1 + this.verifyCostSlope * draftLen));
       } else if (proposeShare[i] === 0) {
         // A plain step: the yardstick speculation must beat.
         this.plainStepMs = this.plainStepMs === 0 ? verifyMs : 0.9 * this.plainStepMs + 0.1 * verifyMs;
@@ -510,35 +510,49 @@ export class Engine {
   /** Recent time of a step without drafts, per request (ms). */
   private plainStepMs = 0;
 
-  private adapt(r: RequestState, accepted: number, stepMs: number): void {
+  /**
+   * `plainMs` is what this step would have cost without a draft: its verify
+   * time scaled down by the cost model, so it follows the request's current
+   * context length.
+   */
+  private adapt(r: RequestState, accepted: number, stepMs: number, plainMs: number): void {
     if (!this.adaptive) return;
     const max = this.maxDraft();
     // Throughput check: tokens per millisecond with drafts (proposing
     // included) against one token per plain step. A proposer that costs more
-    // than it yields pauses, longer each time, then gets another chance.
+    // than it yields pauses, twice as long each time, until it pays again.
     r.specTokens = 0.8 * r.specTokens + 0.2 * (accepted + 1);
     r.specMs = 0.8 * r.specMs + 0.2 * stepMs;
+    r.plainMs = 0.8 * r.plainMs + 0.2 * plainMs;
     r.specSteps++;
-    if (r.specSteps >= 6 && this.plainStepMs > 0 && r.specTokens / r.specMs < 1 / this.plainStepMs) {
-      r.pauseSteps = r.pauseLength;
-      r.pauseLength = Math.min(r.pauseLength * 2, 64);
-      r.specSteps = 0;
-      r.specTokens = 0;
-      r.specMs = 0;
-      return;
+    if (r.specSteps >= 6) {
+      // The cost model's estimate, or recent plain steps if they were cheaper.
+      const plain = this.plainStepMs > 0 ? Math.min(this.plainStepMs, r.plainMs) : r.plainMs;
+      if (r.specTokens / r.specMs < 1 / plain) {
+        this.pause(r);
+        r.specSteps = 0;
+        r.specTokens = 0;
+        r.specMs = 0;
+        r.plainMs = 0;
+        return;
+      }
+      r.pauseLength = 2;
     }
     if (accepted === 0) {
       r.budget = Math.floor(r.budget / 2);
       if (r.budget === 0) {
-        // Drafts keep failing: stop proposing for a while, longer each time.
-        r.pauseSteps = r.pauseLength;
-        r.pauseLength = Math.min(r.pauseLength * 2, 64);
+        // Drafts keep failing: stop proposing for a while.
+        this.pause(r);
         r.budget = 1;
       }
     } else {
-      r.pauseLength = 2;
       r.budget = Math.min(max, Math.max(r.budget, 2 * (accepted + 1)));
     }
+  }
+
+  private pause(r: RequestState): void {
+    r.pauseSteps = r.pauseLength;
+    r.pauseLength = Math.min(r.pauseLength * 2, 64);
   }
 
   // ---- output ----

@@ -134,6 +134,7 @@ export class RequestState {
   // Recent tokens and milliseconds per speculative step (moving averages).
   specTokens = 0;
   specMs = 0;
+  plainMs = 0;
   specSteps = 0;
 
   constructor(

@@ -42,13 +42,14 @@ export class SuffixProposer implements Proposer {
 
   private track(id: number | string): void {
     if (!this.cache.isCached(id)) return;
+    this.responses.delete(id); // re-inserted at the end: the cache's FIFO order
     this.responses.set(id, []);
-    // Forget copies of responses the cache has evicted.
+    // The cache evicts oldest first, so evicted copies sit at the front of
+    // this (insertion-ordered) map: drop them there, O(1) amortized.
     for (const key of this.responses.keys()) {
-      if (!this.cache.isCached(key)) {
-        this.responses.delete(key);
-        if (typeof key === "string") this.documents.delete(key.slice(4));
-      }
+      if (this.cache.isCached(key)) break;
+      this.responses.delete(key);
+      if (typeof key === "string" && key.startsWith("doc:")) this.documents.delete(key.slice(4));
     }
   }
 

@@ -1,6 +1,6 @@
 // Speculation must not change a single output token: greedy output with every
 // proposer, alone and under concurrent batching, equals plain decoding.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Engine, type SpeculativeConfigInput } from "../src/index.js";
 import { MODEL_DIR } from "./model-dir.js";
 import { prompts } from "./prompts.js";
@@ -56,4 +56,3 @@ describe("greedy output is identical to plain decoding", () => {
   }
 });
 
-afterAll(() => {});

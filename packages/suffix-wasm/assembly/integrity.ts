@@ -2,7 +2,7 @@
 // and returns the number of the first broken one (0 when all hold). The
 // TypeScript side maps numbers to messages (src/integrity-messages.ts).
 
-import { HashMap, mapNew, mapFree, mapGet, mapSet, mapBytes, NOT_FOUND } from "./hashmap";
+import { HashMap, mapNew, mapFree, mapGet, mapSet, mapBytes } from "./hashmap";
 import { Node, Group, Endpoint, Seq, seqToken } from "./nodes";
 import { Tree, getChild, findSeq, hasEndpoint } from "./tree";
 
@@ -239,4 +239,3 @@ export function memoryBytes(t: Tree): usize {
   return total;
 }
 
-export { NOT_FOUND };

@@ -7,7 +7,7 @@
 // between equally frequent continuations, and they follow ArcticInference's
 // suffix tree so that drafts are identical to the reference.
 
-import { Node, Group, newGroup, setGroup } from "./nodes";
+import { Node, newGroup, setGroup } from "./nodes";
 
 export function removeFromSiblings(node: Node): void {
   const group = node.group!;
@@ -208,4 +208,3 @@ export function decrementCount(node: Node): void {
   }
 }
 
-export { Group };

@@ -3,7 +3,7 @@
 
 import { SuffixRuntime, defaultRuntime } from "./runtime.js";
 import type { Draft, ResolvedSpeculateOptions, SpeculateOptions } from "./draft.js";
-import { checkBool, checkFinite, checkInt, checkToken, checkTokens, SuffixInputError } from "./validate.js";
+import { checkBool, checkFinite, checkInt, checkToken, checkTokens } from "./validate.js";
 import { INTEGRITY_MESSAGES } from "./integrity-messages.js";
 
 export const MAX_TREE_DEPTH = 1 << 16;
@@ -128,5 +128,4 @@ export class SuffixTree {
   }
 }
 
-export { SuffixInputError };
 export type { Draft, ResolvedSpeculateOptions, SpeculateOptions };

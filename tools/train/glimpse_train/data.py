@@ -2,6 +2,7 @@
 
 Output (in <out>/data/):
   train.npy                 uint16 [rows, seq_len+1]; examples packed whole into rows, padded with <|pad|>
+  anneal.npy                same layout: the second training phase's code-weighted stream (cfg.anneal)
   val_{code,json,fim,rewrite}.npy   same layout, built from the held-out split only
   eval_{json,rewrite,prompts}.jsonl held-out prompts for JSON validity, rewrite exact match, speculator acceptance
   distill_prompts.jsonl     training-split prompts for speculator distillation
@@ -103,12 +104,21 @@ def pack(seqs: list[list[int]], row_len: int, pad: int, rng: random.Random) -> n
     return arr[perm]
 
 
-def build_train(cfg: config.Config, tok: Tokenizer, docs: list[dict]) -> np.ndarray:
-    rng = random.Random(1)
+def build_train(cfg: config.Config, tok: Tokenizer, docs: list[dict], mix: dict, tokens: int, seed: int) -> np.ndarray:
+    rng = random.Random(seed)
     seqs: list[list[int]] = []
-    for task, frac in cfg.mix.items():
-        seqs.extend(task_examples(tok, docs, task, int(cfg.train_tokens * frac), cfg.seq_len, rng))
+    for task, frac in mix.items():
+        seqs.extend(task_examples(tok, docs, task, int(tokens * frac), cfg.seq_len, rng))
     return pack(seqs, cfg.seq_len + 1, tok.special_ids["<|pad|>"], rng)
+
+
+def build_anneal(cfg: config.Config, tok: Tokenizer, docs: list[dict], out: str) -> dict:
+    a = cfg.anneal
+    if a is None:
+        return {}
+    arr = build_train(cfg, tok, docs, a.mix, a.train_tokens, a.seed)
+    np.save(os.path.join(out, "anneal.npy"), arr)
+    return {"anneal_rows": int(arr.shape[0]), "anneal_tokens_nonpad": int((arr != tok.special_ids["<|pad|>"]).sum())}
 
 
 def build_eval(cfg: config.Config, tok: Tokenizer, val: list[dict], out: str) -> dict:
@@ -174,19 +184,29 @@ def write_prompts(tok: Tokenizer, docs: list[dict], n: int, max_tokens: int, pat
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    cfg, _ = config.parse(p)
+    p.add_argument("--only-anneal", action="store_true", help="build anneal.npy alone (the rest exists already)")
+    cfg, args = config.parse(p)
     ps = config.paths(cfg)
     os.makedirs(ps["data"], exist_ok=True)
     tok = Tokenizer.load(ps["tokenizer"])
     train = load_docs(os.path.join(ps["corpus"], "train.jsonl"))
+    info_path = os.path.join(ps["data"], "info.json")
+    if args.only_anneal:
+        info = json.load(open(info_path)) if os.path.exists(info_path) else {}
+        info.update(build_anneal(cfg, tok, train, ps["data"]))
+        with open(info_path, "w") as f:
+            json.dump(info, f, indent=1)
+        print(json.dumps(info))
+        return
     val = load_docs(os.path.join(ps["corpus"], "val.jsonl"))
-    arr = build_train(cfg, tok, train)
+    arr = build_train(cfg, tok, train, cfg.mix, cfg.train_tokens, 1)
     np.save(os.path.join(ps["data"], "train.npy"), arr)
     info = {"train_rows": int(arr.shape[0]), "train_tokens_nonpad": int((arr != tok.special_ids["<|pad|>"]).sum())}
+    info.update(build_anneal(cfg, tok, train, ps["data"]))
     info.update(build_eval(cfg, tok, val, ps["data"]))
     write_prompts(tok, train, cfg.distill_prompts, cfg.seq_len - cfg.distill_new_tokens,
                   os.path.join(ps["data"], "distill_prompts.jsonl"), random.Random(3))
-    with open(os.path.join(ps["data"], "info.json"), "w") as f:
+    with open(info_path, "w") as f:
         json.dump(info, f, indent=1)
     print(json.dumps(info))
 

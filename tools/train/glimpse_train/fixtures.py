@@ -123,7 +123,7 @@ def main() -> None:
         path = os.path.join(ps["distill"], f"speculator-{method}.pt")
         if not os.path.exists(path):
             continue
-        sp = ArcticSpeculator(c.d_model, cfg.spec_inner_dim, c.vocab_size, cfg.n_predict, method)
+        sp = ArcticSpeculator(c.d_model, cfg.spec_inner_dim, c.vocab_size, cfg.n_predict, method, cfg.spec_tie_weights)
         sp.load_state_dict(torch.load(path))
         sp.eval()
         tids, probs = sp(hs, last)

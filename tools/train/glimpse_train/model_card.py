@@ -136,7 +136,7 @@ the last token (the target's token for head 0, the previous head's argmax after 
 `state_weight * proj(state) + emb_weight * emb(token)` with `state_weight = 0.5 ** (0.5 / n_predict)` and
 `emb_weight = sqrt((1 - state_weight**2) * inner_dim / 2)`, then LayerNorm and GELU (MLP) or LSTM gating across heads
 (forget/input/output gates and a cell carried from head to head; state = sigmoid(o) * GELU(LayerNorm(cell))),
-and its own LM head. ONNX: inputs `hidden_state` [b,{m.d_model}] float32, `last_token` [b] int64; outputs
+and an LM head. {"Trained with `tie_weights` (the ArcticInference / fms-extras option): all heads share one token embedding, one LM head and one LayerNorm, and heads 1.. one state projection, which makes a call about as cheap as the LM head of one position (the untied heads were larger than the target and cost a third of a decode step). " if cfg.spec_tie_weights else "Each head has its own embedding and LM head. "}ONNX: inputs `hidden_state` [b,{m.d_model}] float32, `last_token` [b] int64; outputs
 `token_ids` [b,{cfg.n_predict}] int64 and `probs` [b,{cfg.n_predict}] float32 (the greedy chain runs inside the graph).
 Trained by distillation on the target's own greedy generations: {f(spec['mlp'].get('train_positions'))} positions from
 {cfg.distill_prompts} training prompts x {cfg.distill_new_tokens} generated tokens (teacher forcing on the target's tokens).

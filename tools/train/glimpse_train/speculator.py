@@ -11,6 +11,12 @@ LSTM: gates f, i, o, g = split(gate_i(x_i));  c = sigmoid(f) * c_prev + sigmoid(
       state = sigmoid(o) * GELU(LayerNorm_i(c))  -- the cell carries information across heads
 Each head has its own LM head: logits_i = head_i(state). Training uses teacher forcing (the true next tokens);
 inference (and the ONNX graph) chains argmaxes.
+
+tie_weights (ArcticInference's and IBM fms-extras' option of that name): all heads share one token embedding,
+one LM head and one layer norm, and heads 1.. share one state projection (head 0's input is the target's
+hidden state, so its projection stays separate; LSTM gates stay per head). The LM heads dominate both size and
+run time (n_predict x inner_dim x vocab weights read per call), so tying cuts a call's cost about n_predict-fold
+on a CPU, where a small speculator is memory-bound.
 """
 from __future__ import annotations
 
@@ -22,21 +28,32 @@ import torch.nn.functional as F
 
 
 class ArcticSpeculator(nn.Module):
-    def __init__(self, d_model: int, inner_dim: int, vocab: int, n_predict: int = 3, method: str = "mlp"):
+    def __init__(self, d_model: int, inner_dim: int, vocab: int, n_predict: int = 3, method: str = "mlp",
+                 tie_weights: bool = False):
         super().__init__()
         assert method in ("mlp", "lstm")
         self.d_model, self.inner_dim, self.vocab, self.n_predict, self.method = d_model, inner_dim, vocab, n_predict, method
+        self.tie_weights = tie_weights
         self.state_weight = 0.5 ** (0.5 / n_predict)
         self.emb_weight = math.sqrt((1 - self.state_weight ** 2) * (inner_dim / 2))
-        self.emb = nn.ModuleList([nn.Embedding(vocab, inner_dim) for _ in range(n_predict)])
-        self.proj = nn.ModuleList([nn.Linear(d_model if i == 0 else inner_dim, inner_dim, bias=False) for i in range(n_predict)])
-        self.ln = nn.ModuleList([nn.LayerNorm(inner_dim) for _ in range(n_predict)])
-        self.head = nn.ModuleList([nn.Linear(inner_dim, vocab, bias=False) for _ in range(n_predict)])
+
+        def per_head(make, first=None):
+            """n_predict modules, or (tied) the same module repeated; `first` gives head 0 its own."""
+            if not tie_weights:
+                return nn.ModuleList([first() if first and i == 0 else make() for i in range(n_predict)])
+            shared = make()
+            return nn.ModuleList([first() if first and i == 0 else shared for i in range(n_predict)] if first
+                                 else [shared] * n_predict)
+
+        self.emb = per_head(lambda: nn.Embedding(vocab, inner_dim))
+        self.proj = per_head(lambda: nn.Linear(inner_dim, inner_dim, bias=False), lambda: nn.Linear(d_model, inner_dim, bias=False))
+        self.ln = per_head(lambda: nn.LayerNorm(inner_dim))
+        self.head = per_head(lambda: nn.Linear(inner_dim, vocab, bias=False))
         if method == "lstm":
             self.gate = nn.ModuleList([nn.Linear(inner_dim, 4 * inner_dim) for _ in range(n_predict)])
-        for e in self.emb:
+        for e in set(self.emb):
             nn.init.normal_(e.weight, std=1.0 / math.sqrt(inner_dim))  # as in the reference implementation
-        for m in list(self.proj) + list(self.head):
+        for m in set(self.proj) | set(self.head):
             nn.init.normal_(m.weight, std=1.0 / math.sqrt(m.in_features))
 
     def step(self, i: int, state, token, cell):
@@ -76,6 +93,7 @@ class ArcticSpeculator(nn.Module):
             "method": self.method,
             "n_predict": self.n_predict,
             "inner_dim": self.inner_dim,
+            "tie_weights": self.tie_weights,
             "hidden_size": self.d_model,
             "vocab_size": self.vocab,
             "state_weight": self.state_weight,

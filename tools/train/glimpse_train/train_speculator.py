@@ -77,7 +77,7 @@ def export(spec: ArcticSpeculator, folder: str) -> None:
 
 def train(cfg: config.Config, method: str, H, T, log) -> ArcticSpeculator:
     torch.manual_seed(0)
-    spec = ArcticSpeculator(cfg.model.d_model, cfg.spec_inner_dim, cfg.model.vocab_size, cfg.n_predict, method)
+    spec = ArcticSpeculator(cfg.model.d_model, cfg.spec_inner_dim, cfg.model.vocab_size, cfg.n_predict, method, cfg.spec_tie_weights)
     opt = torch.optim.AdamW(spec.parameters(), lr=cfg.spec_lr, weight_decay=0.01)
     n = len(H)
     t0 = time.time()

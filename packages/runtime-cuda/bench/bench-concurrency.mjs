@@ -1,7 +1,7 @@
 // Aggregate throughput with concurrent requests batched into one forward
 // pass, against one request at a time. Plain decoding (no speculation) so
 // the figure is batching alone; greedy; median of 3 runs.
-//   node bench/bench-concurrency.mjs [--model DIR] [--tokens 96]
+//   node bench/bench-concurrency.mjs [--model DIR] [--tokens 96] [--threads N]
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -13,11 +13,13 @@ const { values } = parseArgs({
     model: { type: "string", default: resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../models/glimpse-coder-tiny") },
     tokens: { type: "string", default: "96" },
     spec: { type: "string" },
+    threads: { type: "string" },
   },
 });
 const maxTokens = Number(values.tokens);
 const prompts = WORKLOADS.flatMap((w) => w.prompts);
-const engine = await Engine.load(values.model, { maxBatchSize: 8, speculativeConfig: values.spec ? JSON.parse(values.spec) : null });
+const engine = await Engine.load(values.model, { maxBatchSize: 8, speculativeConfig: values.spec ? JSON.parse(values.spec) : null,
+  ...(values.threads ? { intraOpThreads: Number(values.threads) } : {}) });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function rate(concurrency) {

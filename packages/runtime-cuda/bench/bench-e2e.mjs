@@ -1,7 +1,7 @@
 // End-to-end speed of each proposer on four workloads with the embedded
 // model: tokens/s and mean acceptance length (tokens per verification step),
 // greedy, one request at a time, after a warm-up. Prints a Markdown table.
-//   npm run bench:e2e -w @glimpse/runtime-cuda [-- --repeats 3 --model DIR]
+//   npm run bench:e2e -w @glimpse/runtime-cuda [-- --repeats 3 --model DIR --only none,suffix --threads N]
 import { cpus } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,9 +14,11 @@ const { values } = parseArgs({
     model: { type: "string", default: resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../models/glimpse-coder-tiny") },
     repeats: { type: "string", default: "5" },
     only: { type: "string" },
+    threads: { type: "string" },
   },
 });
 const repeats = Number(values.repeats);
+const threads = values.threads ? { intraOpThreads: Number(values.threads) } : {};
 const CONFIGS = {
   none: null,
   ngram: { method: "ngram", num_speculative_tokens: 8, prompt_lookup_min: 2, prompt_lookup_max: 5 },
@@ -28,10 +30,10 @@ const CONFIGS = {
 const names = values.only ? values.only.split(",") : Object.keys(CONFIGS);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`model ${values.model}; node ${process.version}; ${cpus().length} x ${cpus()[0]?.model}; greedy, batch 1, median of ${repeats} runs`);
+console.log(`model ${values.model}; node ${process.version}; ${cpus().length} x ${cpus()[0]?.model}; greedy, batch 1, median of ${repeats} runs, intra-op threads ${values.threads ?? "default"}`);
 const results = {};
 for (const name of names) {
-  const engine = await Engine.load(values.model, { speculativeConfig: CONFIGS[name] });
+  const engine = await Engine.load(values.model, { speculativeConfig: CONFIGS[name], ...threads });
   results[name] = {};
   for (const w of WORKLOADS) {
     // Warm-up (also fills the suffix cache the way a running server would).

@@ -24,6 +24,7 @@ import {
   RequestState, samplingFrom, type GenerateOptions, type GenerationChunk, type GenerationResult,
 } from "./scheduler/request.js";
 import { cutByCost, firstChain, layoutStep, type StepLayout } from "./verify/draft-layout.js";
+import { VerifyCost } from "./verify/verify-cost.js";
 
 export interface EngineOptions {
   device?: Device;
@@ -41,14 +42,27 @@ export interface EngineOptions {
   /** Acceptance rule for sampled requests (tests swap it to prove they catch a wrong one). */
   acceptRule?: AcceptRule;
   /**
-   * Extra cost of verifying one more draft token, relative to a plain step;
-   * drafts are cut where their expected gain no longer pays for it. Measured
-   * on the model at load when speculation is on (about 0.2 s) unless given.
+   * Cost of verifying k draft tokens relative to a plain step: a table
+   * (entry k for k tokens; normalized by entry 0) or a slope (1 + slope * k).
+   * Drafts are cut where their expected gain no longer pays for it. Measured
+   * on the model at load when speculation is on (about 0.3 s) unless given;
+   * 0 verifies every drafted token.
    */
-  verifyCostSlope?: number;
+  verifyCost?: number | readonly number[];
 }
 
 const MASKED = -1e9;
+
+function parseVerifyCost(value: number | readonly number[]): VerifyCost {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) throw new GlimpseConfigError("verifyCost", `a slope must be a finite number >= 0, got ${value}`);
+    return VerifyCost.linear(value);
+  }
+  if (!Array.isArray(value) || value.length < 2 || !value.every((x) => typeof x === "number" && Number.isFinite(x) && x > 0)) {
+    throw new GlimpseConfigError("verifyCost", `must be a slope >= 0 or an array of at least 2 positive costs (entry k: k draft tokens), got ${JSON.stringify(value)}`);
+  }
+  return VerifyCost.fromTimings(value);
+}
 
 /** Finds the decoder graph: onnx/model.onnx, model.onnx, or onnx/model*.onnx. */
 export function findModelFile(dir: string, tree: boolean): string | null {
@@ -90,8 +104,8 @@ export class Engine {
     this.batch = BatchKvCache.empty(this.kvShape, 0);
   }
 
-  /** See EngineOptions.verifyCostSlope. */
-  verifyCostSlope = 0;
+  /** See EngineOptions.verifyCost. */
+  verifyCost: VerifyCost = VerifyCost.linear(0);
 
   static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
     const dir = resolve(modelDir);
@@ -120,30 +134,20 @@ export class Engine {
       : null;
     const engine = new Engine(dir, config, tokenizer, layout, session, provider, proposer, spec, maxBatchSize, maxModelLen,
       options.adaptive ?? true, options.acceptRule ?? rejectionSample, file);
-    if (options.verifyCostSlope !== undefined) {
-      const slope = options.verifyCostSlope;
-      if (typeof slope !== "number" || !Number.isFinite(slope) || slope < 0) {
-        throw new GlimpseConfigError("verifyCostSlope", `must be a finite number >= 0, got ${slope}`);
-      }
-      engine.verifyCostSlope = slope;
+    if (options.verifyCost !== undefined) {
+      engine.verifyCost = parseVerifyCost(options.verifyCost);
     } else if (proposer) {
-      engine.verifyCostSlope = await engine.measureVerifyCostSlope();
+      engine.verifyCost = await engine.measureVerifyCost();
     }
     return engine;
   }
 
-  /** Least-squares slope of verify cost over draft length, relative to a plain step. */
-  async measureVerifyCostSlope(): Promise<number> {
+  /** Times verification of 0..16 draft tokens on this model and machine (at 256 tokens of context). */
+  async measureVerifyCost(): Promise<VerifyCost> {
     const context = Math.min(256, Math.max(16, this.maxModelLen - 40));
-    const cost = await this.profileVerifyCost(context, 16, 5);
-    this.plainStepMs = cost[0];
-    let num = 0;
-    let den = 0;
-    cost.forEach((c, k) => {
-      num += k * (c / cost[0] - 1);
-      den += k * k;
-    });
-    return Math.min(1, Math.max(0.005, num / den));
+    const ms = await this.profileVerifyCost(context, 16, 9);
+    this.plainStepMs = ms[0];
+    return VerifyCost.fromTimings(ms);
   }
 
   private get kvShape(): KvShape {
@@ -416,7 +420,7 @@ export class Engine {
         proposeShare[i] = ms;
         let d = got[k];
         if (d && this.layout.maskRank === 2) d = firstChain(d);
-        if (d && this.adaptive) d = cutByCost(d, this.verifyCostSlope);
+        if (d && this.adaptive) d = cutByCost(d, this.verifyCost);
         drafts[i] = d;
       });
     }
@@ -496,7 +500,7 @@ export class Engine {
         m.draftTokens += draftLen;
         m.acceptedTokens += accepted;
         for (let k = 0; k < accepted; k++) m.acceptedPerPosition[k] = (m.acceptedPerPosition[k] ?? 0) + 1;
-        this.adapt(r, accepted, proposeShare[i] + verifyMs, verifyMs / (1 + this.verifyCostSlope * draftLen));
+        this.adapt(r, accepted, proposeShare[i] + verifyMs, verifyMs / this.verifyCost.at(draftLen));
       } else if (proposeShare[i] === 0) {
         // A plain step: the yardstick speculation must beat.
         this.plainStepMs = this.plainStepMs === 0 ? verifyMs : 0.9 * this.plainStepMs + 0.1 * verifyMs;
@@ -651,24 +655,29 @@ export class Engine {
     const r = new RequestState(0, tokens, {}, { temperature: 0, topK: 0, topP: 1 }, 2, [], this.tokenizer, false, 0, () => {}, () => {});
     await this.prefill(r);
     const cache = r.prefillCache!;
-    const costs: number[] = [];
-    for (let k = 0; k <= maxDraft; k++) {
+    const inputs = Array.from({ length: maxDraft + 1 }, (_, k) => {
       const s = k + 1;
-      const ids = BigInt64Array.from({ length: s }, (_, j) => BigInt(tokens[j]));
-      const pos = BigInt64Array.from({ length: s }, (_, j) => BigInt(contextLength + j));
       const total = cache.length + s;
-      const mask = this.layout.maskRank === 2 ? new BigInt64Array(total).fill(1n) : new Float32Array(s * total);
-      const times: number[] = [];
-      for (let i = 0; i < 3; i++) await this.run(this.feeds(ids, pos, mask, 1, s, cache)); // warm-up
-      for (let i = 0; i < repeats; i++) {
+      return () => this.feeds(
+        BigInt64Array.from({ length: s }, (_, j) => BigInt(tokens[j])),
+        BigInt64Array.from({ length: s }, (_, j) => BigInt(contextLength + j)),
+        this.layout.maskRank === 2 ? new BigInt64Array(total).fill(1n) : new Float32Array(s * total),
+        1, s, cache);
+    });
+    for (const feeds of inputs) await this.run(feeds()); // warm-up
+    // Rounds over every k, so a burst of load on the machine hits all sizes alike.
+    const times: number[][] = inputs.map(() => []);
+    for (let i = 0; i < repeats; i++) {
+      for (let k = 0; k < inputs.length; k++) {
+        const feeds = inputs[k]();
         const t0 = performance.now();
-        await this.run(this.feeds(ids, pos, mask, 1, s, cache));
-        times.push(performance.now() - t0);
+        await this.run(feeds);
+        times[k].push(performance.now() - t0);
       }
-      costs.push(times.sort((a, b) => a - b)[Math.floor(times.length / 2)]);
     }
-    return costs;
+    return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
   }
+
 
   /** The suffix proposer (alone or inside the hybrid), if speculation uses one. */
   get suffix(): SuffixProposer | null {

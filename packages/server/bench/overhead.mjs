@@ -14,12 +14,14 @@ const o = flags({
   "speculative-config": { type: "string", default: "none" },
   rounds: { type: "string", default: "5" },
   "max-tokens": { type: "string", default: "256" },
-}, "node bench/overhead.mjs [--model DIR] [--serve-flags='--stream-coalesce-ms 0 ...'] [--speculative-config JSON|none] [--rounds 5] [--max-tokens 256]");
+  threads: { type: "string" },
+}, "node bench/overhead.mjs [--model DIR] [--serve-flags='--stream-coalesce-ms 0 ...'] [--speculative-config JSON|none] [--rounds 5] [--max-tokens 256] [--threads N (both sides)]");
 
 const spec = o["speculative-config"] === "none" ? null : o["speculative-config"];
 const maxTokens = Number(o["max-tokens"]);
-const engine = await Engine.load(o.model, { speculativeConfig: spec });
-const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"], extra: o["serve-flags"].split(" ").filter(Boolean) });
+const engine = await Engine.load(o.model, { speculativeConfig: spec, ...(o.threads ? { intraOpThreads: Number(o.threads) } : {}) });
+const extra = [...o["serve-flags"].split(" ").filter(Boolean), ...(o.threads ? ["--threads", o.threads] : [])];
+const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"], extra });
 
 // Greedy with EOS ignored: both sides generate exactly the same tokens.
 async function inProcess(prompt) {

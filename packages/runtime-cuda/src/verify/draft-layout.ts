@@ -5,6 +5,7 @@
 // index i >= 1 is draft token i - 1, whose parent input is parents[i-1] + 1.
 
 import type { Draft } from "../proposers/proposer.js";
+import type { VerifyCost } from "./verify-cost.js";
 
 export interface StepLayout {
   tokens: number[];
@@ -34,18 +35,18 @@ export function firstChain(draft: Draft): Draft {
 
 /**
  * Keeps the draft prefix that maximizes expected tokens per unit of verify
- * cost: (1 + sum of kept probs) / (1 + slope * kept), where `slope` is the
- * measured extra cost of one more token relative to a plain step. Drafts are
- * best-first (probabilities non-increasing, parents first), so any prefix is
- * a valid draft.
+ * cost: (1 + sum of kept probs) / cost.at(kept), where the cost is relative
+ * to a plain step; an empty draft (value 1) wins when nothing beats plain
+ * decoding. Drafts are best-first (probabilities non-increasing, parents
+ * first), so any prefix is a valid draft.
  */
-export function cutByCost(draft: Draft, slope: number): Draft {
+export function cutByCost(draft: Draft, cost: VerifyCost): Draft {
   let best = 0;
   let bestValue = 1;
   let expected = 1;
   for (let j = 1; j <= draft.tokens.length; j++) {
     expected += draft.probs[j - 1];
-    const value = expected / (1 + slope * j);
+    const value = expected / cost.at(j);
     if (value > bestValue) {
       bestValue = value;
       best = j;

@@ -500,8 +500,11 @@ export class Engine {
         m.draftTokens += draftLen;
         m.acceptedTokens += accepted;
         for (let k = 0; k < accepted; k++) m.acceptedPerPosition[k] = (m.acceptedPerPosition[k] ?? 0) + 1;
-        this.adapt(r, accepted, proposeShare[i] + verifyMs, verifyMs / this.verifyCost.at(draftLen));
-      } else if (proposeShare[i] === 0) {
+      }
+      if (proposeShare[i] > 0 || draftLen > 0) {
+        // The proposer was asked: even a draft cut to nothing cost its call.
+        this.adapt(r, draftLen, accepted, proposeShare[i] + verifyMs, verifyMs / this.verifyCost.at(draftLen));
+      } else {
         // A plain step: the yardstick speculation must beat.
         this.plainStepMs = this.plainStepMs === 0 ? verifyMs : 0.9 * this.plainStepMs + 0.1 * verifyMs;
       }
@@ -516,32 +519,33 @@ export class Engine {
 
   /**
    * `plainMs` is what this step would have cost without a draft: its verify
-   * time scaled down by the cost model, so it follows the request's current
+   * time scaled down by the cost table, so it follows the request's current
    * context length.
    */
-  private adapt(r: RequestState, accepted: number, stepMs: number, plainMs: number): void {
+  private adapt(r: RequestState, draftLen: number, accepted: number, stepMs: number, plainMs: number): void {
     if (!this.adaptive) return;
-    const max = this.maxDraft();
-    // Throughput check: tokens per millisecond with drafts (proposing
+    // Throughput check: tokens per millisecond with drafting (proposing
     // included) against one token per plain step. A proposer that costs more
     // than it yields pauses, twice as long each time, until it pays again.
-    r.specTokens = 0.8 * r.specTokens + 0.2 * (accepted + 1);
-    r.specMs = 0.8 * r.specMs + 0.2 * stepMs;
-    r.plainMs = 0.8 * r.plainMs + 0.2 * plainMs;
+    // The first step after a pause weighs half the estimate, so one probe
+    // decides whether to resume or pause longer: a useless proposer costs one
+    // step per pause, not several.
+    const w = r.probing ? 0.5 : 0.2;
+    r.probing = false;
+    r.specTokens = (1 - w) * r.specTokens + w * (accepted + 1);
+    r.specMs = (1 - w) * r.specMs + w * stepMs;
+    r.plainMs = (1 - w) * r.plainMs + w * plainMs;
     r.specSteps++;
-    if (r.specSteps >= 6) {
+    if (r.specSteps >= 4) {
       // The cost model's estimate, or recent plain steps if they were cheaper.
       const plain = this.plainStepMs > 0 ? Math.min(this.plainStepMs, r.plainMs) : r.plainMs;
       if (r.specTokens / r.specMs < 1 / plain) {
         this.pause(r);
-        r.specSteps = 0;
-        r.specTokens = 0;
-        r.specMs = 0;
-        r.plainMs = 0;
         return;
       }
       r.pauseLength = 2;
     }
+    if (draftLen === 0) return; // nothing was verified: the budget stays
     if (accepted === 0) {
       r.budget = Math.floor(r.budget / 2);
       if (r.budget === 0) {
@@ -550,13 +554,14 @@ export class Engine {
         r.budget = 1;
       }
     } else {
-      r.budget = Math.min(max, Math.max(r.budget, 2 * (accepted + 1)));
+      r.budget = Math.min(this.maxDraft(), Math.max(r.budget, 2 * (accepted + 1)));
     }
   }
 
   private pause(r: RequestState): void {
     r.pauseSteps = r.pauseLength;
     r.pauseLength = Math.min(r.pauseLength * 2, 64);
+    r.probing = true;
   }
 
   // ---- output ----

@@ -48,7 +48,8 @@ describe("greedy output is identical to plain decoding", () => {
       expect(drafted).toBeGreaterThan(0);
       // Batched: all requests in flight, 8 per forward pass, joining and leaving.
       const batched = await Engine.load(MODEL_DIR, { speculativeConfig: config, maxBatchSize: 8 });
-      expect(batched.verifyCost.at(4)).toBeGreaterThan(1);
+      // Measured at load (17 entries, k = 0..16), so drafts here are cut for cost.
+      expect(batched.verifyCost.relative).toHaveLength(17);
       const results = await Promise.all(PROMPTS.map((p, i) => batched.generate({ prompt: p.text, maxTokens: MAX_TOKENS - (i % 7) })));
       results.forEach((r, i) => expect(r.tokenIds, `batched ${PROMPTS[i].kind} prompt ${i}`).toEqual(reference[i].slice(0, MAX_TOKENS - (i % 7))));
       await batched.close();

@@ -136,6 +136,8 @@ export class RequestState {
   specMs = 0;
   plainMs = 0;
   specSteps = 0;
+  /** The next drafting step is the first after a pause: it weighs more in the estimate. */
+  probing = false;
 
   constructor(
     readonly id: number,

@@ -51,10 +51,21 @@ def main() -> None:
     log = []
     with open(os.path.join(ps["ckpt"], "log.jsonl")) as f:
         log = [json.loads(l) for l in f]
-    steps = [r for r in log if "loss" in r]
-    final_val = next((r["final_val"] for r in reversed(log) if "final_val" in r), {})
-    last = dict(steps[-1]) if steps else {}
-    last["step"] = max((r["step"] for r in log if "step" in r), default=None)  # the final eval record has the last step
+    def phase_summary(name: str) -> dict:
+        """Steps, minutes, end throughput and final held-out losses of one training phase (log lines from
+        before phases existed belong to the main phase)."""
+        rows = [r for r in log if r.get("phase", "main") == name]
+        losses = [r for r in rows if "loss" in r]
+        return {
+            "step": max((r["step"] for r in rows if "step" in r), default=0),
+            "elapsed_s": max((r.get("elapsed_s", 0) for r in rows), default=0),
+            "tok_s": losses[-1]["tok_s"] if losses else None,
+            "final_val": next((r["final_val"] for r in reversed(rows) if "final_val" in r), {}),
+        }
+
+    main_ph = phase_summary("main")
+    anneal_ph = phase_summary("anneal") if cfg.anneal else None
+    trained_min = (main_ph["elapsed_s"] + (anneal_ph["elapsed_s"] if anneal_ph else 0)) / 60
     vl = load(os.path.join(md, "val_loss.json"), {})
     gen = load(os.path.join(md, "generation.json"), {})
     par = load(os.path.join(md, "parity.json"), {})
@@ -88,7 +99,7 @@ def main() -> None:
 A {params / 1e6 if params else 0:.2f} M-parameter Llama-layout code model for JavaScript/TypeScript and JSON, with two
 Arctic speculators (MLP and LSTM), shipped inside Glimpse so that speculative decoding can be developed and
 tested on a CPU without downloading anything. It is a **test and demo model**: small enough for one decode step
-in 1-2 ms on 2 CPU cores (section 4), trained for {f(last.get('elapsed_s', 0) / 60, 0)} minutes on 2 cores. It is not a useful coding assistant.
+in 1-2 ms on 2 CPU cores (section 4), trained for {f(trained_min, 0)} minutes on 2 cores. It is not a useful coding assistant.
 
 ## Files
 
@@ -166,11 +177,17 @@ where suffix decoding and the speculators pay off.
 ## Training
 
 `tools/train/run.sh` (all stages; see `tools/train/README.md`). Target: AdamW (betas 0.9/0.95, weight decay 0.1),
-batch {cfg.batch_size} x {cfg.seq_len}, LR {cfg.lr} → {cfg.min_lr} cosine over a fixed wall-time budget, warmup {cfg.warmup_steps} steps,
-2 threads under `nice`, on a 2-core machine shared with other builds: {last.get('step')} steps, {f(last.get('elapsed_s', 0) / 60, 1)} minutes
-in two resumable chunks (the first was stopped after 10 minutes and resumed from its checkpoint when the time budget
-was raised to 90 minutes), about {(last.get('step') or 0) * cfg.batch_size * cfg.seq_len / 1e6:.1f} M row tokens seen, padding included
-(~{last.get('tok_s')} tokens/s at the end). Speculators:
+batch {cfg.batch_size} x {cfg.seq_len}, 2 threads on a 2-core machine shared with other work, in two phases:
+- main: the mix above, LR {cfg.lr} → {cfg.min_lr} cosine over a fixed wall-time budget, warmup {cfg.warmup_steps} steps:
+  {main_ph['step']} steps, {f(main_ph['elapsed_s'] / 60, 1)} minutes in resumable chunks, about
+  {main_ph['step'] * cfg.batch_size * cfg.seq_len / 1e6:.1f} M row tokens seen, padding included (~{main_ph['tok_s']} tokens/s at the end);
+  held-out loss at its end: """ + ", ".join(f"{k} {v}" for k, v in main_ph["final_val"].items()) + (f""";
+- anneal: a fresh stream ({anneal_ph and info.get('anneal_tokens_nonpad', 0) / 1e6:.1f} M tokens, another shuffle), weighted towards plain code
+  (""" + ", ".join(f"{k} {v:.0%}" for k, v in cfg.anneal.mix.items()) + f"""), warm restart at LR {cfg.anneal.lr} → {cfg.anneal.min_lr} cosine,
+  warmup {cfg.anneal.warmup_steps}: {anneal_ph['step']} steps, {f(anneal_ph['elapsed_s'] / 60, 1)} minutes; held-out loss at its end: """
+  + ", ".join(f"{k} {v}" for k, v in anneal_ph["final_val"].items()) + "." if anneal_ph else ".") + f"""
+
+Speculators:
 {cfg.spec_steps} steps of batch {cfg.spec_batch} each ({f(spec['mlp'].get('train_seconds'), 0)} s MLP, {f(spec['lstm'].get('train_seconds'), 0)} s LSTM,
 including export and the acceptance benchmark).
 

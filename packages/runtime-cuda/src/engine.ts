@@ -28,7 +28,7 @@ import { VerifyCost } from "./verify/verify-cost.js";
 
 export interface EngineOptions {
   device?: Device;
-  /** Threads per operator (default 2). */
+  /** Threads per operator (default: cores - 1, at most 4; see defaultIntraOpThreads). */
   intraOpThreads?: number;
   interOpThreads?: number;
   /** vLLM-style speculative config (object or JSON string); none decodes plainly. */
@@ -52,6 +52,13 @@ export interface EngineOptions {
 }
 
 const MASKED = -1e9;
+
+/**
+ * Drafting must beat plain decoding by this factor to go on. A smaller edge
+ * is within timer noise, and the probing it takes to keep it costs about as
+ * much as it earns.
+ */
+const SPEC_MARGIN = 1.05;
 
 function parseVerifyCost(value: number | readonly number[]): VerifyCost {
   if (typeof value === "number") {
@@ -353,7 +360,10 @@ export class Engine {
     const d = this.config.hiddenSize;
     const token = this.pick(r, out.logits, (n - 1) * V, []);
     if (out.hidden) r.hidden = out.hidden.slice((n - 1) * d, n * d);
-    if (r.speculate) this.proposer!.begin(r.id, r.tokens);
+    if (r.speculate) {
+      this.proposer!.begin(r.id, r.tokens);
+      this.startFromRecent(r);
+    }
     this.emit(r, [token.token], [token.logprob]);
   }
 
@@ -517,6 +527,24 @@ export class Engine {
   /** Recent time of a step without drafts, per request (ms). */
   private plainStepMs = 0;
 
+  /** What drafting earned lately on this engine, over all requests (moving averages, as in adapt). */
+  private readonly recent = { tokens: 0, ms: 0, plainMs: 0 };
+
+  /**
+   * A new request starts from what drafting earned on recent requests, its
+   * first drafting step weighing half: where drafting has been losing, one
+   * step decides to pause, instead of a warm-up of several losing steps on
+   * every request.
+   */
+  private startFromRecent(r: RequestState): void {
+    if (!this.adaptive || this.recent.ms === 0) return;
+    r.specTokens = this.recent.tokens;
+    r.specMs = this.recent.ms;
+    r.plainMs = this.recent.plainMs;
+    r.specSteps = 4;
+    r.probing = true;
+  }
+
   /**
    * `plainMs` is what this step would have cost without a draft: its verify
    * time scaled down by the cost table, so it follows the request's current
@@ -536,10 +564,14 @@ export class Engine {
     r.specMs = (1 - w) * r.specMs + w * stepMs;
     r.plainMs = (1 - w) * r.plainMs + w * plainMs;
     r.specSteps++;
+    const e = this.recent;
+    e.tokens = 0.9 * e.tokens + 0.1 * (accepted + 1);
+    e.ms = 0.9 * e.ms + 0.1 * stepMs;
+    e.plainMs = 0.9 * e.plainMs + 0.1 * plainMs;
     if (r.specSteps >= 4) {
       // The cost model's estimate, or recent plain steps if they were cheaper.
       const plain = this.plainStepMs > 0 ? Math.min(this.plainStepMs, r.plainMs) : r.plainMs;
-      if (r.specTokens / r.specMs < 1 / plain) {
+      if (r.specTokens / r.specMs < SPEC_MARGIN / plain) {
         this.pause(r);
         return;
       }

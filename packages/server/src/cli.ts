@@ -26,7 +26,7 @@ function engineOptions(cmd: Command): Command {
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("auto"))
     .option("--max-model-len <n>", "longest prompt + completion in tokens", int("--max-model-len", 2))
     .option("--max-batch-size <n>", "most requests decoded together in one forward pass", int("--max-batch-size", 1), 8)
-    .option("--threads <n>", "onnxruntime intra-op threads", int("--threads", 1));
+    .option("--threads <n>", "onnxruntime intra-op threads (default: cores - 1, at most 4)", int("--threads", 1));
 }
 
 interface EngineFlags {

@@ -15,8 +15,8 @@ const TS_TEXT = "export function add(a: number, b: number): number {\n  return \
 const TS_CURSOR = TS_TEXT.indexOf("return ") + "return ".length;
 
 const JSON_URI = "file:///work/demo/package.json";
-const JSON_TEXT = '{\n  "name": "glimpse-demo",\n  "version": \n}\n';
-const JSON_CURSOR = JSON_TEXT.indexOf('"version": ') + '"version": '.length;
+const JSON_TEXT = '{\n  "id": 42,\n  "name": \n}\n';
+const JSON_CURSOR = JSON_TEXT.indexOf('"name": ') + '"name": '.length;
 
 let server: GlimpseServer;
 const sessions: LspSession[] = [];

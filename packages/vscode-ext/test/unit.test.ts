@@ -87,6 +87,12 @@ describe("JSON stopping", () => {
     expect(stopJson('0.0",\n', ctx('  "version": "1.'))).toBe('0.0"');
   });
 
+  it("offers nothing when the model puts a line break where the value goes", () => {
+    expect(stopJson('\n  "private": true,', ctx('  "version": ', "\n}"))).toBe("");
+    // A line break inside a bracket the completion opened is fine.
+    expect(stopJson('{\n    "a": 1\n  }', ctx('  "x": ', "\n}"))).toBe('{\n    "a": 1\n  }');
+  });
+
   it("stops after a bare value", () => {
     expect(stopJson("true,\n  \"b\": 1", ctx('  "a": ', '\n  "c": 2\n}'))).toBe("true,");
     expect(stopJson("42\n}", ctx('  "a": '))).toBe("42");

@@ -63,12 +63,13 @@ class Attention(nn.Module):
         present = (k, v)
         rep = self.h // self.kv
         t = k.shape[2]
-        # GQA: each kv head serves `rep` query heads
-        kk = k.unsqueeze(2).expand(b, self.kv, rep, t, self.hd).reshape(b, self.h, t, self.hd)
-        vv = v.unsqueeze(2).expand(b, self.kv, rep, t, self.hd).reshape(b, self.h, t, self.hd)
-        att = torch.matmul(q, kk.transpose(2, 3)) * (1.0 / math.sqrt(self.hd)) + bias
-        att = torch.softmax(att, dim=-1)
-        y = torch.matmul(att, vv).transpose(1, 2).reshape(b, s, self.h * self.hd)
+        # GQA: each kv head serves `rep` query heads (heads kv_i * rep .. kv_i * rep + rep - 1). Folding those
+        # heads into the query axis lets one matmul per kv head read K and V in place: repeating K/V per query
+        # head would copy the whole cache every step, the largest cost of a batched decode step on a CPU.
+        qg = (q * (1.0 / math.sqrt(self.hd))).reshape(b, self.kv, rep * s, self.hd)
+        att = torch.matmul(qg, k.transpose(2, 3)).reshape(b, self.kv, rep, s, t) + bias.unsqueeze(1)
+        att = torch.softmax(att, dim=-1).reshape(b, self.kv, rep * s, t)
+        y = torch.matmul(att, v).reshape(b, self.h, s, self.hd).transpose(1, 2).reshape(b, s, self.h * self.hd)
         return self.o_proj(y), present
 
 

@@ -2,6 +2,7 @@
 
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { GlimpseConfigError, ModelLoadError } from "../errors.js";
@@ -11,7 +12,7 @@ export const DEVICES: readonly Device[] = ["auto", "cuda", "cpu", "webgpu"];
 
 export interface SessionOptions {
   device?: Device;
-  /** Threads for one operator (default 2, this machine's cores). */
+  /** Threads for one operator (default: see defaultIntraOpThreads). */
   intraOpThreads?: number;
   /** Threads across operators (default 1). */
   interOpThreads?: number;
@@ -87,11 +88,22 @@ export function chooseProvider(device: Device = "auto"): ProviderChoice {
   return { provider: "cpu", reason: "auto: CUDA provider binaries installed but no NVIDIA GPU found, using CPU" };
 }
 
+/**
+ * One core fewer than the machine has (at least 1, at most 4): the JS thread
+ * (proposing, sampling, detokenizing, serving HTTP) needs a core of its own.
+ * On a 2-core machine one onnxruntime thread decodes faster than two, alone
+ * and in batches of 8 (docs/BENCHMARKS.md), and small decoders gain little
+ * from more than 4.
+ */
+export function defaultIntraOpThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
 export async function createSession(path: string, provider: ProviderChoice, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
   if (!existsSync(path)) throw new ModelLoadError(`missing ONNX file ${path}`);
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: provider.provider === "cpu" ? ["cpu"] : [provider.provider, "cpu"],
-    intraOpNumThreads: opts.intraOpThreads ?? 2,
+    intraOpNumThreads: opts.intraOpThreads ?? defaultIntraOpThreads(),
     interOpNumThreads: opts.interOpThreads ?? 1,
     graphOptimizationLevel: "all",
     extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? "1" : "0" } } },

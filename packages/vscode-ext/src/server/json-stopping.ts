@@ -94,6 +94,8 @@ function cutJson(completion: string, ctx: JsonContext): string {
       // One line at a time, unless the completion opened a bracket that is still open.
       if (content && depth <= 0) return completion.slice(0, i);
       if (valueMode && valueStarted && depth === 0) return completion.slice(0, i);
+      // Right after `"key":` the value goes on the key's line: a line break first means the model skipped it.
+      if (valueMode && depth === 0 && !content && /:\s*$/.test(ctx.linePrefix)) return "";
       continue;
     }
     if (ch === "{" || ch === "[") {

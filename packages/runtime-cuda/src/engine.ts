@@ -60,6 +60,9 @@ const MASKED = -1e9;
  */
 const SPEC_MARGIN = 1.05;
 
+/** Gather the batch cache when holes make up this share of its length. */
+const SQUEEZE_AT = 0.04;
+
 function parseVerifyCost(value: number | readonly number[]): VerifyCost {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) throw new GlimpseConfigError("verifyCost", `a slope must be a finite number >= 0, got ${value}`);
@@ -389,7 +392,11 @@ export class Engine {
 
   private regroup(): void {
     const same = this.batchMembers.length === this.active.length && this.active.every((r, i) => this.batchMembers[i] === r);
-    if (same && this.batch.wasteRatio() < 0.5) return;
+    // Every step pays for every cached position (attention, and the graph's
+    // present = concat(past, new) copy), so holes left by rejected drafts
+    // are squeezed out once they make up a few percent of the length: one
+    // copy then saves a little on each of the following steps.
+    if (same && this.batch.squeezableRatio() < SQUEEZE_AT) return;
     const sources = this.active.map((r) =>
       r.prefillCache ? { cache: r.prefillCache, row: 0 } : { cache: this.batch, row: r.row },
     );
@@ -401,15 +408,19 @@ export class Engine {
     this.batchMembers = [...this.active];
   }
 
-  private draftBudget(r: RequestState): number {
-    if (!r.speculate) return 0;
+  /** Draft tokens to ask for this step (0: none), and whether only free drafts may be made. */
+  private draftBudget(r: RequestState): { tokens: number; paused: boolean } {
+    if (!r.speculate) return { tokens: 0, paused: false };
+    // Never draft past the model's length or the request's remaining tokens.
+    const room = Math.max(0, Math.min(this.maxModelLen - r.tokens.length - 1, r.maxTokens - r.output.length - 1));
+    const free = this.proposer!.draftsWhilePaused === true;
+    // A free side drafts at full length; the costly side caps its own drafts.
+    const full = Math.min(this.speculative!.suffixMaxDepth, room);
     if (r.pauseSteps > 0) {
       r.pauseSteps--;
-      return 0;
+      return free ? { tokens: full, paused: true } : { tokens: 0, paused: true };
     }
-    // Never draft past the model's length or the request's remaining tokens.
-    const room = Math.min(this.maxModelLen - r.tokens.length - 1, r.maxTokens - r.output.length - 1);
-    return Math.max(0, Math.min(r.budget, room));
+    return { tokens: free ? full : Math.min(r.budget, room), paused: false };
   }
 
   private async step(): Promise<void> {
@@ -417,13 +428,14 @@ export class Engine {
     const rows = this.active;
     const R = rows.length;
     // 1. Propose.
-    const budgets = rows.map((r) => this.draftBudget(r));
+    const plan = rows.map((r) => this.draftBudget(r));
+    const budgets = plan.map((p) => p.tokens);
     const asking = rows.map((r, i) => ({ r, i })).filter(({ i }) => budgets[i] > 0);
     const drafts: (Draft | null)[] = rows.map(() => null);
     const proposeShare = rows.map(() => 0);
     if (asking.length > 0) {
       const t0 = performance.now();
-      const got = await this.proposer!.propose(asking.map(({ r, i }) => ({ requestId: r.id, tokens: r.tokens, hidden: r.hidden, maxTokens: budgets[i] })));
+      const got = await this.proposer!.propose(asking.map(({ r, i }) => ({ requestId: r.id, tokens: r.tokens, hidden: r.hidden, maxTokens: budgets[i], paused: plan[i].paused })));
       const ms = (performance.now() - t0) / asking.length;
       asking.forEach(({ r, i }, k) => {
         r.metrics.proposeMs += ms;
@@ -511,7 +523,9 @@ export class Engine {
         m.acceptedTokens += accepted;
         for (let k = 0; k < accepted; k++) m.acceptedPerPosition[k] = (m.acceptedPerPosition[k] ?? 0) + 1;
       }
-      if (proposeShare[i] > 0 || draftLen > 0) {
+      if (drafts[i]?.free || plan[i].paused) {
+        // Free drafts (the hybrid's suffix side) are not what the adaptive logic guards.
+      } else if (proposeShare[i] > 0 || draftLen > 0) {
         // The proposer was asked: even a draft cut to nothing cost its call.
         this.adapt(r, draftLen, accepted, proposeShare[i] + verifyMs, verifyMs / this.verifyCost.at(draftLen));
       } else {
@@ -527,22 +541,28 @@ export class Engine {
   /** Recent time of a step without drafts, per request (ms). */
   private plainStepMs = 0;
 
-  /** What drafting earned lately on this engine, over all requests (moving averages, as in adapt). */
-  private readonly recent = { tokens: 0, ms: 0, plainMs: 0 };
+  /** What drafting earned lately on this engine, over all requests (moving averages, as in adapt), and the last pause. */
+  private readonly recent = { tokens: 0, ms: 0, plainMs: 0, pauseLength: 2 };
 
   /**
-   * A new request starts from what drafting earned on recent requests, its
-   * first drafting step weighing half: where drafting has been losing, one
-   * step decides to pause, instead of a warm-up of several losing steps on
-   * every request.
+   * A new request starts from what drafting earned on recent requests: where
+   * it has been losing, the request starts paused as long as the last one
+   * was, instead of paying a warm-up of losing steps on every request; its
+   * first drafting step then weighs half of the estimate.
    */
   private startFromRecent(r: RequestState): void {
-    if (!this.adaptive || this.recent.ms === 0) return;
-    r.specTokens = this.recent.tokens;
-    r.specMs = this.recent.ms;
-    r.plainMs = this.recent.plainMs;
+    const e = this.recent;
+    if (!this.adaptive || e.ms === 0) return;
+    r.specTokens = e.tokens;
+    r.specMs = e.ms;
+    r.plainMs = e.plainMs;
     r.specSteps = 4;
     r.probing = true;
+    const plain = this.plainStepMs > 0 ? Math.min(this.plainStepMs, e.plainMs) : e.plainMs;
+    if (e.tokens / e.ms < SPEC_MARGIN / plain) {
+      r.pauseLength = e.pauseLength;
+      this.pause(r);
+    }
   }
 
   /**
@@ -575,7 +595,10 @@ export class Engine {
         this.pause(r);
         return;
       }
-      r.pauseLength = 2;
+      // One good probe halves the next pause rather than forgetting them all:
+      // a proposer that wins now and then but loses on the whole stays mostly paused.
+      r.pauseLength = Math.max(2, r.pauseLength / 2);
+      this.recent.pauseLength = r.pauseLength;
     }
     if (draftLen === 0) return; // nothing was verified: the budget stays
     if (accepted === 0) {
@@ -592,6 +615,7 @@ export class Engine {
 
   private pause(r: RequestState): void {
     r.pauseSteps = r.pauseLength;
+    this.recent.pauseLength = r.pauseLength;
     r.pauseLength = Math.min(r.pauseLength * 2, 64);
     r.probing = true;
   }

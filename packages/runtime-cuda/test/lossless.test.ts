@@ -35,8 +35,8 @@ describe("greedy output is identical to plain decoding", () => {
   for (const [name, config] of Object.entries(PROPOSERS)) {
     it(`${name}: alone and batched`, { timeout: 300_000 }, async () => {
       // Alone: one request at a time.
-      // Cost 0: drafts are never cut for cost, so every proposed token is verified.
-      const alone = await Engine.load(MODEL_DIR, { speculativeConfig: config, maxBatchSize: 1, verifyCost: 0 });
+      // Not adaptive: drafts are never cut nor paused, so every proposed token is verified.
+      const alone = await Engine.load(MODEL_DIR, { speculativeConfig: config, maxBatchSize: 1, adaptive: false });
       let drafted = 0;
       for (let i = 0; i < PROMPTS.length; i++) {
         const r = await alone.generate({ prompt: PROMPTS[i].text, maxTokens: MAX_TOKENS });
@@ -46,7 +46,7 @@ describe("greedy output is identical to plain decoding", () => {
       await alone.close();
       // The proposer really drafted (else this test would prove nothing).
       expect(drafted).toBeGreaterThan(0);
-      // Batched: all requests in flight, 8 per forward pass, joining and leaving.
+      // Batched, adaptive (drafts cut for cost, pauses): all requests in flight, 8 per forward pass, joining and leaving.
       const batched = await Engine.load(MODEL_DIR, { speculativeConfig: config, maxBatchSize: 8 });
       // Measured at load (17 entries, k = 0..16), so drafts here are cut for cost.
       expect(batched.verifyCost.relative).toHaveLength(17);

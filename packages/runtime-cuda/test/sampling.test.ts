@@ -59,8 +59,9 @@ describe("speculative sampling through the engine", () => {
 
   it("matches plain sampling, and the same test catches a wrong acceptance rule", { timeout: 300_000 }, async () => {
     const spec = { method: "suffix" as const };
-    const good = await Engine.load(MODEL_DIR, { speculativeConfig: spec, maxBatchSize: 16 });
-    const bad = await Engine.load(MODEL_DIR, { speculativeConfig: spec, maxBatchSize: 16, acceptRule: alwaysAccept });
+    // Not adaptive: every step drafts, so every position is decided by the acceptance rule under test.
+    const good = await Engine.load(MODEL_DIR, { speculativeConfig: spec, maxBatchSize: 16, adaptive: false });
+    const bad = await Engine.load(MODEL_DIR, { speculativeConfig: spec, maxBatchSize: 16, adaptive: false, acceptRule: alwaysAccept });
     const plain = await sampleTokens(good, false);
     const speculative = await sampleTokens(good, true);
     const broken = await sampleTokens(bad, true);

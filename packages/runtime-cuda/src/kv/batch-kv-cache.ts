@@ -53,12 +53,14 @@ export class BatchKvCache {
     return new BatchKvCache(this.shape, this.rows, length, presentKeys, presentValues, valid);
   }
 
-  /** Share of positions that are holes. */
-  wasteRatio(): number {
+  /**
+   * Share of the length that gathering would remove: positions beyond the
+   * longest row's real tokens. (Left padding of shorter rows stays, so it
+   * does not count.)
+   */
+  squeezableRatio(): number {
     if (this.length === 0 || this.rows === 0) return 0;
-    let validTotal = 0;
-    for (const n of this.validCount) validTotal += n;
-    return 1 - validTotal / (this.rows * this.length);
+    return 1 - Math.max(...this.validCount) / this.length;
   }
 
   /**

@@ -12,6 +12,12 @@ export interface Draft {
   probs: number[];
   /** Proposer's own confidence (the suffix tree's expected accepted tokens). */
   score: number;
+  /**
+   * Drafted by a side that costs next to nothing (the hybrid's suffix tree,
+   * when its draft was taken without running the model speculator): the
+   * engine's pause and budget logic, which guards the costly side, ignores it.
+   */
+  free?: boolean;
 }
 
 /** What a proposer sees of a request at each step. */
@@ -23,6 +29,8 @@ export interface ProposeInput {
   hidden?: Float32Array;
   /** Most draft tokens wanted now (adaptive budget, at least 1). */
   maxTokens: number;
+  /** The request's costly drafting is paused: propose only from free sources (see Proposer.draftsWhilePaused). */
+  paused?: boolean;
 }
 
 export interface Proposer {
@@ -32,6 +40,11 @@ export interface Proposer {
   readonly treeDrafts: boolean;
   /** Needs the target's last hidden state. */
   readonly needsHidden: boolean;
+  /**
+   * Has a free side that keeps drafting, at full length, while the adaptive
+   * logic pauses or shrinks the costly side (the hybrid's suffix tree).
+   */
+  readonly draftsWhilePaused?: boolean;
   begin(requestId: number, promptIds: readonly number[]): void;
   propose(inputs: ProposeInput[]): Promise<(Draft | null)[]>;
   /** Tokens that became part of the request's output (accepted drafts and the target's own). */

@@ -99,7 +99,7 @@ def main() -> None:
 A {params / 1e6 if params else 0:.2f} M-parameter Llama-layout code model for JavaScript/TypeScript and JSON, with two
 Arctic speculators (MLP and LSTM), shipped inside Glimpse so that speculative decoding can be developed and
 tested on a CPU without downloading anything. It is a **test and demo model**: small enough for one decode step
-in 1-2 ms on 2 CPU cores (section 4), trained for {f(trained_min, 0)} minutes on 2 cores. It is not a useful coding assistant.
+in under 1 ms on 2 CPU cores (section 4), trained for {f(trained_min, 0)} minutes on 2 cores. It is not a useful coding assistant.
 
 ## Files
 
@@ -133,7 +133,8 @@ Prompt formats:
 `onnx/model.onnx` (opset 14, Optimum "decoder with past" layout): inputs `input_ids` [b,s] int64,
 `attention_mask` [b,past+s] int64, `position_ids` [b,s] int64, `past_key_values.{{i}}.key|value` [b,{m.n_kv_heads},past,{m.d_model // m.n_heads}] float32
 (i = 0..{m.n_layers - 1}; past may be 0); outputs `logits` [b,s,{m.vocab_size}], `last_hidden_state` [b,s,{m.d_model}] (after the final norm),
-`present.{{i}}.key|value` [b,{m.n_kv_heads},past+s,{m.d_model // m.n_heads}]. The causal and padding mask is built inside the graph.
+`present.{{i}}.key|value` [b,{m.n_kv_heads},past+s,{m.d_model // m.n_heads}]. The causal and padding mask is built inside the graph. Grouped-query attention folds each KV head's query heads
+into the query axis, so the graph reads the KV cache in place instead of repeating it per query head.
 
 `onnx/model_tree.onnx`: the same graph with `attention_mask` as an additive float32 [b,1,s,past+s] mask (0 = attend,
 -1e9 = masked), for verifying a token tree in one call (each node attends to the prefix and its ancestors,

@@ -85,14 +85,10 @@ export class ChunkQueue {
     this.notify();
   }
 
-  // The consumer wakes on a macrotask, not a microtask: the engine loop then
-  // issues its next forward pass first, and whatever the consumer does with
-  // the chunk (an HTTP server: serialize, write) runs while onnxruntime
-  // computes on its own thread, instead of delaying every step.
   private notify(): void {
     const w = this.wake;
     this.wake = null;
-    if (w) setImmediate(w);
+    w?.();
   }
 
   async *drain(): AsyncGenerator<GenerationChunk> {

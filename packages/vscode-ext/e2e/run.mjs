@@ -335,7 +335,8 @@ async function main() {
         medianPartsMs: parts.length ? Object.fromEntries(["toLanguageServer", "inLanguageServer", "toScreen"].map((k) => [k, percentile(parts.map((p) => p[k]), 50)])) : null,
         sources: parts.map((p) => p.source),
       };
-      say(`latency (${kind}) keystroke -> ghost text: p50 ${summary.p50Ms} ms, p90 ${summary.p90Ms} ms over ${samples.length} trials (${none} without a suggestion); median parts ${JSON.stringify(summary.medianPartsMs)}`);
+      const figures = samples.length ? `p50 ${summary.p50Ms} ms, p90 ${summary.p90Ms} ms` : "no latency (no suggestion shown)";
+      say(`latency (${kind}) keystroke -> ghost text: ${figures} over ${samples.length} trials (${none} without a suggestion); median parts ${JSON.stringify(summary.medianPartsMs)}`);
       return summary;
     }
     result.latency = await series("pause", TRIALS);

@@ -214,6 +214,10 @@ export class Engine {
       );
     }
     const sampling = samplingFrom(options);
+    const coalesce = options.streamCoalesceMs ?? 0;
+    if (typeof coalesce !== "number" || !Number.isFinite(coalesce) || coalesce < 0 || coalesce > 1000) {
+      throw new GlimpseConfigError("streamCoalesceMs", `must be a number of milliseconds in [0, 1000], got ${JSON.stringify(coalesce)}`);
+    }
     for (const field of ["stop", "stopTokenIds"] as const) {
       const v = options[field];
       if (v !== undefined && !Array.isArray(v)) throw new GlimpseConfigError(field, "must be an array");

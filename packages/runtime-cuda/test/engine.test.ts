@@ -35,6 +35,26 @@ describe("generation", () => {
     expect(result.text).toBe(engine.tokenizer.decode(ids));
   });
 
+  it("merges chunks made between deliveries when asked to coalesce, first chunk at once", async () => {
+    const read = async (streamCoalesceMs: number) => {
+      const stream = engine.stream({ prompt: PROMPT, maxTokens: 48, ignoreEos: true, logprobs: true, speculate: false, streamCoalesceMs });
+      const chunks: { tokenIds: number[]; text: string; logprobs?: number[] }[] = [];
+      for await (const c of stream) chunks.push(c);
+      return { chunks, result: await stream.result };
+    };
+    const plain = await read(0);
+    const merged = await read(1000);
+    expect(merged.result.tokenIds).toEqual(plain.result.tokenIds);
+    expect(merged.chunks.flatMap((c) => c.tokenIds)).toEqual(plain.result.tokenIds);
+    expect(merged.chunks.map((c) => c.text).join("")).toBe(plain.result.text);
+    expect(merged.chunks.flatMap((c) => c.logprobs ?? [])).toHaveLength(48);
+    // One chunk per step without coalescing; with a 1 s interval (longer than the whole generation), the
+    // first step's token at once, then the rest in one chunk when the stream ends.
+    expect(plain.chunks).toHaveLength(48);
+    expect(merged.chunks.map((c) => c.tokenIds.length)).toEqual([1, 47]);
+    expect(() => engine.stream({ prompt: PROMPT, streamCoalesceMs: -1 })).toThrow(/streamCoalesceMs: must be a number of milliseconds in \[0, 1000\]/);
+  });
+
   it("reports a log-probability for every token", async () => {
     const r = await engine.generate({ prompt: PROMPT, maxTokens: 8, logprobs: true });
     expect(r.logprobs!.length).toBe(r.tokenIds.length);

@@ -18,6 +18,12 @@ const num = (v: string) => {
   return n;
 };
 
+const coalesceMs = (v: string) => {
+  const n = num(v);
+  if (n < 0 || n > 1000) throw new InvalidArgumentError("must be a number of milliseconds in [0, 1000]");
+  return n;
+};
+
 /** Options that load the engine, shared by both commands. */
 function engineOptions(cmd: Command): Command {
   return cmd
@@ -66,7 +72,7 @@ export function program(): Command {
     .option("--served-model-name <name>", "model name clients send (default: the model folder's name)")
     .option("--max-concurrency <n>", "most generations in flight; more get HTTP 429", int("--max-concurrency", 1), 64)
     .option("--suffix-cache-file <path>", "load the global suffix cache from this file at start and save it at shutdown")
-    .option("--stream-coalesce-ms <ms>", "stream events this close to the last write are sent together (0: write each at once)", num, 5)
+    .option("--stream-coalesce-ms <ms>", "stream events this close to the last write are sent together, and the engine's chunks merged (0: one event per decoding step)", coalesceMs, 5)
     .option("--shutdown-timeout <seconds>", "how long SIGTERM waits for in-flight requests", num, 30)
     .option("--log-level <level>", "pino log level", "info")
     .action(async (o) => {

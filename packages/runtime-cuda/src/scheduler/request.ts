@@ -32,6 +32,12 @@ export interface GenerateOptions {
   logprobs?: boolean;
   /** Use the engine's proposer for this request (default true). */
   speculate?: boolean;
+  /**
+   * Streaming: deliver chunks at most this often (milliseconds), merging the
+   * ones generated in between; the first is delivered at once. Default 0
+   * (one chunk per decoding step).
+   */
+  streamCoalesceMs?: number;
   signal?: AbortSignal;
 }
 
@@ -67,16 +73,36 @@ export function samplingFrom(o: GenerateOptions): SamplingParams {
   return { temperature: t, topP, topK };
 }
 
-/** Output stream of a request: chunks pushed by the engine, pulled by the caller. */
+/**
+ * Output stream of a request: chunks pushed by the engine, pulled by the
+ * caller. With `coalesceMs` > 0 the caller is woken at most that often, and
+ * chunks made in between are merged into one: a consumer with work per chunk
+ * (an HTTP server serializing and writing events) then does it once per
+ * interval instead of once per decoding step. The first chunk after a quiet
+ * spell is delivered at once.
+ */
 export class ChunkQueue {
   private readonly items: GenerationChunk[] = [];
   private wake: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastDelivery = -Infinity;
   done = false;
   error: unknown = null;
 
+  constructor(private readonly coalesceMs = 0) {}
+
   push(chunk: GenerationChunk): void {
-    this.items.push(chunk);
-    this.notify();
+    const last = this.items[this.items.length - 1];
+    if (this.coalesceMs > 0 && last) {
+      last.tokenIds.push(...chunk.tokenIds);
+      last.text += chunk.text;
+      if (chunk.logprobs) (last.logprobs ??= []).push(...chunk.logprobs);
+    } else {
+      this.items.push(chunk);
+    }
+    const wait = this.lastDelivery + this.coalesceMs - performance.now();
+    if (wait <= 0) this.notify();
+    else this.timer ??= setTimeout(() => this.notify(), wait);
   }
 
   close(error: unknown = null): void {
@@ -86,6 +112,8 @@ export class ChunkQueue {
   }
 
   private notify(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const w = this.wake;
     this.wake = null;
     w?.();
@@ -93,7 +121,10 @@ export class ChunkQueue {
 
   async *drain(): AsyncGenerator<GenerationChunk> {
     for (;;) {
-      while (this.items.length > 0) yield this.items.shift()!;
+      while (this.items.length > 0) {
+        this.lastDelivery = performance.now();
+        yield this.items.shift()!;
+      }
       if (this.done) {
         if (this.error) throw this.error;
         return;
@@ -115,7 +146,7 @@ export class RequestState {
   readonly stopStrings: StopStringMatcher;
   readonly stopIds: Set<number>;
   readonly metrics: SpecMetrics = emptyMetrics();
-  readonly queue = new ChunkQueue();
+  readonly queue: ChunkQueue;
   /** Hidden state that produced the last token (speculator input). */
   hidden?: Float32Array;
   /** The request's own cache right after its prompt, until it joins the batch. */
@@ -154,6 +185,7 @@ export class RequestState {
   ) {
     this.tokens = [...promptIds];
     this.promptLength = promptIds.length;
+    this.queue = new ChunkQueue(options.streamCoalesceMs ?? 0);
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.detokenizer = new IncrementalDetokenizer(tokenizer);
     this.stopStrings = new StopStringMatcher(options.stop ?? []);

@@ -39,7 +39,7 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
       const logprobs = r.logprobs === true;
       const options = samplingOptions(r, maxTokens, logprobs);
       const choices = startChoices(n, (i) =>
-        Choice.start(ctx.engine, { ...options, promptIds: prompt.ids, seed: options.seed === undefined ? undefined : options.seed + i }, signal,
+        Choice.start(ctx.engine, { ...options, streamCoalesceMs: ctx.streamCoalesceMs, promptIds: prompt.ids, seed: options.seed === undefined ? undefined : options.seed + i }, signal,
           jsonMode ? new JsonObjectFilter() : null));
       const id = `chatcmpl-${randomUUID().replaceAll("-", "")}`;
       const created = nowSeconds();

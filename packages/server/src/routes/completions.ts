@@ -33,7 +33,7 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
       const options = samplingOptions(r, r.max_tokens ?? DEFAULT_MAX_TOKENS, r.logprobs != null);
       // Choice k answers prompt floor(k / n); seeded requests use seed + (k mod n).
       const choices = startChoices(prompts.length * n, (k) =>
-        Choice.start(ctx.engine, { ...options, promptIds: prompts[Math.floor(k / n)].ids, seed: options.seed === undefined ? undefined : options.seed + (k % n) }, signal));
+        Choice.start(ctx.engine, { ...options, streamCoalesceMs: ctx.streamCoalesceMs, promptIds: prompts[Math.floor(k / n)].ids, seed: options.seed === undefined ? undefined : options.seed + (k % n) }, signal));
       const id = `cmpl-${randomUUID().replaceAll("-", "")}`;
       const head = { id, object: "text_completion", created: nowSeconds(), model: ctx.modelName };
       const promptTokens = prompts.reduce((s, p) => s + p.ids.length, 0);

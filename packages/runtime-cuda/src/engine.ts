@@ -21,8 +21,9 @@ import { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
 import { argmax, isGreedy, probabilities } from "./sampling/distribution.js";
 import { uniformAt } from "./sampling/rng.js";
 import {
-  RequestState, samplingFrom, type GenerateOptions, type GenerationChunk, type GenerationResult,
+  RequestState, type GenerateOptions, type GenerationChunk, type GenerationResult,
 } from "./scheduler/request.js";
+import { checkRequest } from "./scheduler/check-request.js";
 import { cutByCost, firstChain, layoutStep, type StepLayout } from "./verify/draft-layout.js";
 import { VerifyCost } from "./verify/verify-cost.js";
 
@@ -202,26 +203,7 @@ export class Engine {
 
   private admit(options: GenerateOptions): RequestState & { resultPromise: Promise<GenerationResult> } {
     if (this.closed) throw new Error("engine is closed");
-    const promptIds = this.promptIds(options);
-    const maxTokens = options.maxTokens ?? this.config.defaultMaxNewTokens;
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-      throw new GlimpseConfigError("max_tokens", `must be an integer >= 1, got ${JSON.stringify(maxTokens)}`);
-    }
-    if (promptIds.length + maxTokens > this.maxModelLen) {
-      throw new GlimpseConfigError(
-        "max_tokens",
-        `prompt (${promptIds.length} tokens) + max_tokens (${maxTokens}) exceeds the model's maximum length ${this.maxModelLen}`,
-      );
-    }
-    const sampling = samplingFrom(options);
-    const coalesce = options.streamCoalesceMs ?? 0;
-    if (typeof coalesce !== "number" || !Number.isFinite(coalesce) || coalesce < 0 || coalesce > 1000) {
-      throw new GlimpseConfigError("streamCoalesceMs", `must be a number of milliseconds in [0, 1000], got ${JSON.stringify(coalesce)}`);
-    }
-    for (const field of ["stop", "stopTokenIds"] as const) {
-      const v = options[field];
-      if (v !== undefined && !Array.isArray(v)) throw new GlimpseConfigError(field, "must be an array");
-    }
+    const { promptIds, maxTokens, sampling } = checkRequest(options, this.tokenizer, this.config, this.maxModelLen);
     let resolveFn!: (r: GenerationResult) => void;
     let rejectFn!: (e: unknown) => void;
     const resultPromise = new Promise<GenerationResult>((res, rej) => {
@@ -249,24 +231,6 @@ export class Engine {
     this.waiting.push(state);
     void this.runLoop();
     return state;
-  }
-
-  private promptIds(o: GenerateOptions): number[] {
-    if (o.promptIds !== undefined) {
-      if (!Array.isArray(o.promptIds) && !ArrayBuffer.isView(o.promptIds)) throw new GlimpseConfigError("prompt", "token ids must be an array of integers");
-      const ids = Array.from(o.promptIds as ArrayLike<number>);
-      ids.forEach((t, i) => {
-        if (!Number.isInteger(t) || t < 0 || t >= this.config.vocabSize) {
-          throw new GlimpseConfigError(`prompt[${i}]`, `must be a token id in [0, ${this.config.vocabSize - 1}], got ${JSON.stringify(t)}`);
-        }
-      });
-      if (ids.length === 0) throw new GlimpseConfigError("prompt", "must contain at least one token");
-      return ids;
-    }
-    if (typeof o.prompt !== "string") throw new GlimpseConfigError("prompt", "must be a string (or pass promptIds)");
-    const ids = this.tokenizer.encode(o.prompt);
-    if (ids.length === 0) throw new GlimpseConfigError("prompt", "must contain at least one token");
-    return ids;
   }
 
   private abort(state: RequestState): void {
@@ -749,6 +713,11 @@ export class Engine {
     if (this.proposer instanceof SuffixProposer) return this.proposer;
     if (this.proposer instanceof HybridProposer) return this.proposer.suffix;
     return null;
+  }
+
+  /** Bytes held by the suffix trees, or null without suffix decoding (for metrics). */
+  suffixMemoryBytes(): number | null {
+    return this.suffix?.cache.memoryBytes() ?? null;
   }
 
   private requireSuffix(): SuffixProposer {

@@ -1,6 +1,7 @@
 // @glimpse/runtime-cuda: speculative decoding on onnxruntime-node.
 
 export { Engine, findModelFile, type EngineOptions } from "./engine.js";
+export { RemoteEngine } from "./worker/remote-engine.js";
 export type { GenerateOptions, GenerationChunk, GenerationResult, FinishReason } from "./scheduler/request.js";
 export { GlimpseConfigError, ModelLoadError, GenerationAbortedError } from "./errors.js";
 export { type SpecMetrics, meanAcceptanceLength, emptyMetrics } from "./metrics.js";

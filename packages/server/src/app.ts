@@ -1,9 +1,9 @@
 // The express app: routes, auth, body parsing, errors. The engine is passed
 // in, so tests and benches can serve an engine they loaded themselves.
 
+import type { ServingEngine } from "./context.js";
 import express, { type Express } from "express";
 import pino, { type Logger } from "pino";
-import type { Engine } from "@glimpse/runtime-cuda";
 import { requireApiKey } from "./auth.js";
 import { jsonBody } from "./body.js";
 import type { AppContext } from "./context.js";
@@ -31,7 +31,7 @@ export interface AppOptions {
   logger?: Logger;
 }
 
-export function createApp(engine: Engine, options: AppOptions = {}): { app: Express; ctx: AppContext } {
+export function createApp(engine: ServingEngine, options: AppOptions = {}): { app: Express; ctx: AppContext } {
   const log = options.logger ?? pino({ level: "silent" });
   const modelName = options.servedModelName ?? defaultModelName(engine);
   const ctx: AppContext = {
@@ -68,6 +68,6 @@ export function createApp(engine: Engine, options: AppOptions = {}): { app: Expr
   return { app, ctx };
 }
 
-function defaultModelName(engine: Engine): string {
+function defaultModelName(engine: ServingEngine): string {
   return engine.modelDir.split(/[\\/]/).filter(Boolean).pop() ?? "glimpse";
 }

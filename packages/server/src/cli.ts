@@ -3,7 +3,8 @@
 
 import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
-import { DEVICES, Engine, GlimpseConfigError, ModelLoadError, meanAcceptanceLength, type Device, type EngineOptions } from "@glimpse/runtime-cuda";
+import type { ServingEngine } from "./context.js";
+import { DEVICES, Engine, GlimpseConfigError, RemoteEngine, ModelLoadError, meanAcceptanceLength, type Device, type EngineOptions } from "@glimpse/runtime-cuda";
 import { EMBEDDED_MODEL_DIR } from "./paths.js";
 import { serve } from "./server.js";
 
@@ -44,7 +45,10 @@ interface EngineFlags {
   threads?: number;
 }
 
-async function loadEngine(o: EngineFlags): Promise<Engine> {
+/** The engine in this thread (`generate`), or in a worker thread (`serve`: HTTP work then never waits for a decoding step). */
+async function loadEngine(o: EngineFlags, where: "here"): Promise<Engine>;
+async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<ServingEngine>;
+async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<ServingEngine> {
   const options: EngineOptions = {
     device: o.device,
     speculativeConfig: o.speculativeConfig ?? null,
@@ -53,7 +57,7 @@ async function loadEngine(o: EngineFlags): Promise<Engine> {
     intraOpThreads: o.threads,
   };
   try {
-    return await Engine.load(o.model, options);
+    return where === "worker" ? await RemoteEngine.load(o.model, options) : await Engine.load(o.model, options);
   } catch (err) {
     // Name the flag, not the runtime's option.
     if (err instanceof GlimpseConfigError && err.field.startsWith("speculative_config")) throw new Error(`--speculative-config: ${err.message}`);
@@ -75,9 +79,10 @@ export function program(): Command {
     .option("--stream-coalesce-ms <ms>", "stream events this close to the last write are sent together, and the engine's chunks merged (0: one event per decoding step)", coalesceMs, 5)
     .option("--shutdown-timeout <seconds>", "how long SIGTERM waits for in-flight requests", num, 30)
     .option("--log-level <level>", "pino log level", "info")
+    .option("--in-process", "run the engine on the HTTP thread instead of a worker thread (slower streaming; for debugging)")
     .action(async (o) => {
       const log = pino({ level: o.logLevel });
-      const engine = await loadEngine(o);
+      const engine = await loadEngine(o, o.inProcess ? "here" : "worker");
       log.info({ model: engine.modelDir, provider: engine.provider, speculative: engine.speculative }, "engine loaded");
       const running = await serve(engine, {
         host: o.host, port: o.port, apiKey: o.apiKey, servedModelName: o.servedModelName,
@@ -103,7 +108,7 @@ export function program(): Command {
     .option("--seed <n>", "sampling seed", int("--seed", 0))
     .option("--chat", "wrap the prompt as a user message in the model's chat template")
     .action(async (prompt: string, o) => {
-      const engine = await loadEngine(o);
+      const engine = await loadEngine(o, "here");
       const text = o.chat ? engine.tokenizer.applyChatTemplate([{ role: "user", content: prompt }]) : prompt;
       const stream = engine.stream({ prompt: text, maxTokens: o.maxTokens, temperature: o.temperature, seed: o.seed });
       for await (const chunk of stream) process.stdout.write(chunk.text);

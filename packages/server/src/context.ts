@@ -2,7 +2,10 @@
 // metrics and the logger; plus request-scoped helpers.
 
 import type { Request, Response } from "express";
-import type { Engine } from "@glimpse/runtime-cuda";
+import type { Engine, RemoteEngine } from "@glimpse/runtime-cuda";
+
+/** The engine a server drives: in this thread (tests, embedding) or in a worker thread (`glimpse serve`). */
+export type ServingEngine = Engine | RemoteEngine;
 import type { Logger } from "pino";
 import type { z } from "zod";
 import { ApiError, fromZod } from "./errors.js";
@@ -10,7 +13,7 @@ import type { Limiter } from "./limiter.js";
 import type { ServerMetrics } from "./metrics.js";
 
 export interface AppContext {
-  engine: Engine;
+  engine: ServingEngine;
   modelName: string;
   limiter: Limiter;
   metrics: ServerMetrics;

@@ -2,7 +2,8 @@
 // stops when the client goes away (the request's AbortSignal) or when a text
 // filter says the answer is complete (JSON mode).
 
-import type { Engine, GenerateOptions, GenerationResult } from "@glimpse/runtime-cuda";
+import type { ServingEngine } from "./context.js";
+import type { GenerateOptions, GenerationResult } from "@glimpse/runtime-cuda";
 import type { TextFilter } from "./json-mode.js";
 
 export interface ChoiceDelta {
@@ -22,7 +23,7 @@ export interface ChoiceOutcome {
 
 export class Choice {
   private constructor(
-    private readonly stream: ReturnType<Engine["stream"]>,
+    private readonly stream: ReturnType<ServingEngine["stream"]>,
     private readonly own: AbortController,
     private readonly filter: TextFilter | null,
   ) {}
@@ -31,7 +32,7 @@ export class Choice {
    * Admits the generation now, so that bad options throw (GlimpseConfigError)
    * before any response byte is sent.
    */
-  static start(engine: Engine, options: GenerateOptions, signal: AbortSignal, filter: TextFilter | null = null): Choice {
+  static start(engine: ServingEngine, options: GenerateOptions, signal: AbortSignal, filter: TextFilter | null = null): Choice {
     // Not AbortSignal.any: Node keeps composite signals that have listeners
     // (the runtime adds one) alive until they abort, which leaks every request.
     const own = new AbortController();

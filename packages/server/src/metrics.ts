@@ -1,8 +1,9 @@
 // Prometheus metrics with vLLM's names, so dashboards built for vLLM's
 // spec-decode and latency panels work unchanged.
 
+import type { ServingEngine } from "./context.js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Engine, GenerationResult } from "@glimpse/runtime-cuda";
+import type { GenerationResult } from "@glimpse/runtime-cuda";
 
 // vLLM's buckets (seconds).
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -23,7 +24,7 @@ export class ServerMetrics {
   private readonly e2e: Histogram;
   readonly httpErrors: Counter<"status">;
 
-  constructor(modelName: string, engine: Engine) {
+  constructor(modelName: string, engine: ServingEngine) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ model_name: modelName });
     collectDefaultMetrics({ register: this.registry });
@@ -38,10 +39,9 @@ export class ServerMetrics {
     this.generationTokens = counter("vllm:generation_tokens_total", "Tokens generated.");
     this.httpErrors = counter("glimpse:http_errors_total", "Error responses by HTTP status.", ["status"]);
     new Gauge({ name: "vllm:num_requests_running", help: "Generations running or queued in the engine.", registers, collect() { this.set(engine.activeRequestCount); } });
-    if (engine.suffix) {
-      const suffix = engine.suffix;
-      // Walks the trees: cheap at scrape intervals, not per request.
-      new Gauge({ name: "glimpse:suffix_cache_memory_bytes", help: "Bytes held by the suffix trees (global cache and active requests).", registers, collect() { this.set(suffix.cache.memoryBytes()); } });
+    if (engine.suffixMemoryBytes() !== null) {
+      // Walks the trees: cheap at scrape intervals, not per request (a worker-hosted engine reports it with each result).
+      new Gauge({ name: "glimpse:suffix_cache_memory_bytes", help: "Bytes held by the suffix trees (global cache and active requests).", registers, collect() { this.set(engine.suffixMemoryBytes() ?? 0); } });
     }
     this.ttft = new Histogram({ name: "vllm:time_to_first_token_seconds", help: "Time to first token.", buckets: TTFT_BUCKETS, registers });
     this.tpot = new Histogram({ name: "vllm:time_per_output_token_seconds", help: "Time per output token after the first.", buckets: TPOT_BUCKETS, registers });

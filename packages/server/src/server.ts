@@ -1,9 +1,10 @@
 // Listening, graceful shutdown, and the persisted suffix cache.
 
+import type { ServingEngine } from "./context.js";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Engine, SuffixState } from "@glimpse/runtime-cuda";
+import type { SuffixState } from "@glimpse/runtime-cuda";
 import { createApp, type AppOptions } from "./app.js";
 import type { AppContext } from "./context.js";
 
@@ -24,9 +25,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function serve(engine: Engine, options: ServeOptions = {}): Promise<RunningServer> {
+export async function serve(engine: ServingEngine, options: ServeOptions = {}): Promise<RunningServer> {
   const cacheFile = options.suffixCacheFile;
-  if (cacheFile) loadSuffixCache(engine, cacheFile);
+  if (cacheFile) await loadSuffixCache(engine, cacheFile);
   const { app, ctx } = createApp(engine, options);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(options.port ?? 8000, options.host ?? "127.0.0.1", (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -49,13 +50,13 @@ export async function serve(engine: Engine, options: ServeOptions = {}): Promise
     // Cut what is left (streams whose clients are gone abort their generations).
     server.closeAllConnections();
     await stopped;
-    if (cacheFile) saveSuffixCache(engine, cacheFile, ctx);
+    if (cacheFile) await saveSuffixCache(engine, cacheFile, ctx);
   })());
   return { url, server, ctx, close };
 }
 
-function loadSuffixCache(engine: Engine, file: string): void {
-  if (!engine.suffix) throw new Error("--suffix-cache-file needs suffix decoding: method \"suffix\", or \"arctic\" with enable_suffix_decoding");
+async function loadSuffixCache(engine: ServingEngine, file: string): Promise<void> {
+  if (engine.suffixMemoryBytes() === null) throw new Error("--suffix-cache-file needs suffix decoding: method \"suffix\", or \"arctic\" with enable_suffix_decoding");
   if (!existsSync(file)) return;
   let state: SuffixState;
   try {
@@ -66,13 +67,13 @@ function loadSuffixCache(engine: Engine, file: string): void {
   if (!Array.isArray(state?.documents) || !Array.isArray(state?.responses)) {
     throw new Error(`suffix cache file ${file} has no "documents" and "responses" arrays`);
   }
-  engine.importSuffixState(state);
+  await engine.importSuffixState(state);
 }
 
-function saveSuffixCache(engine: Engine, file: string, ctx: AppContext): void {
+async function saveSuffixCache(engine: ServingEngine, file: string, ctx: AppContext): Promise<void> {
   // Write then rename: a crash mid-write leaves the previous file intact.
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(engine.exportSuffixState()));
+  writeFileSync(tmp, JSON.stringify(await engine.exportSuffixState()));
   renameSync(tmp, file);
   ctx.log.info({ file }, "suffix cache saved");
 }

@@ -2,7 +2,7 @@
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Engine, type EngineOptions } from "@glimpse/runtime-cuda";
+import { Engine, RemoteEngine, type EngineOptions } from "@glimpse/runtime-cuda";
 import { serve, type RunningServer, type ServeOptions } from "../src/server.js";
 
 /** GLIMPSE_MODEL_DIR, else the repository's embedded model. */
@@ -58,4 +58,20 @@ export function pickStop(text: string): { stop: string; before: string } | null 
     if (/^[\x21-\x7e]{2}$/.test(s) && text.indexOf(s) === p && /^[\x09\x0a\x20-\x7e]*$/.test(text.slice(0, p))) return { stop: s, before: text.slice(0, p) };
   }
   return null;
+}
+
+/** As startServer, with the engine in a worker thread (what `glimpse serve` runs). */
+export async function startWorkerServer(engineOptions: EngineOptions = {}, serveOptions: ServeOptions = {}): Promise<Omit<TestServer, "engine"> & { engine: RemoteEngine }> {
+  if (!existsSync(MODEL_DIR)) throw new Error(`test model not found at ${MODEL_DIR}; set GLIMPSE_MODEL_DIR`);
+  const engine = await RemoteEngine.load(MODEL_DIR, { intraOpThreads: 1, ...engineOptions });
+  const running = await serve(engine, { port: 0, host: "127.0.0.1", servedModelName: "glimpse-test", ...serveOptions });
+  return {
+    engine,
+    running,
+    url: running.url,
+    async close() {
+      await running.close();
+      await engine.close();
+    },
+  };
 }

@@ -1,9 +1,9 @@
 // POST /v1/chat/completions: messages through the model's chat template.
 
+import type { ServingEngine } from "../context.js";
 import { randomUUID } from "node:crypto";
 import { Router, type Request, type Response } from "express";
 import type { BodyParser } from "../body.js";
-import type { Engine } from "@glimpse/runtime-cuda";
 import { admit, checkModel, disconnectSignal, nowSeconds, parseBody, type AppContext } from "../context.js";
 import { badRequest } from "../errors.js";
 import { Choice, startChoices, type ChoiceDelta } from "../generation.js";
@@ -79,7 +79,7 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
 }
 
 /** Chat logprobs: the chosen token's log-probability (the runtime reports no alternatives). */
-function chatLogprobs(engine: Engine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">, top: number) {
+function chatLogprobs(engine: ServingEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">, top: number) {
   return {
     content: d.tokenIds.map((t, i) => {
       const token = engine.tokenizer.decode([t], false);

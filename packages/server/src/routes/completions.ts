@@ -1,9 +1,9 @@
 // POST /v1/completions: text completion, fill-in-the-middle with `suffix`.
 
+import type { ServingEngine } from "../context.js";
 import { randomUUID } from "node:crypto";
 import { Router, type Request, type Response } from "express";
 import type { BodyParser } from "../body.js";
-import type { Engine } from "@glimpse/runtime-cuda";
 import { admit, checkModel, disconnectSignal, nowSeconds, parseBody, type AppContext } from "../context.js";
 import { badRequest } from "../errors.js";
 import { Choice, startChoices, type ChoiceDelta } from "../generation.js";
@@ -72,7 +72,7 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
  * OpenAI's legacy logprobs object. The runtime reports the chosen token's
  * log-probability only, so top_logprobs lists that token alone.
  */
-function completionLogprobs(engine: Engine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">) {
+function completionLogprobs(engine: ServingEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">) {
   const tokens = d.tokenIds.map((t) => engine.tokenizer.decode([t], false));
   const lps = d.logprobs ?? [];
   let offset = 0;

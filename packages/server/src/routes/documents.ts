@@ -15,23 +15,24 @@ import { documentRequest } from "../schemas/documents.js";
 export function documentsRouter(ctx: AppContext, body: BodyParser): Router {
   const router = Router();
   const path = "/v1/suffix/documents";
-  router.post(path, body, (req: Request, res: Response) => {
+  // The engine may live in a worker thread (RemoteEngine): every call is awaited.
+  router.post(path, body, async (req: Request, res: Response) => {
     const { name, text } = parseBody(documentRequest, req.body);
-    const replaced = ctx.engine.listDocuments().some((d) => d.name === name);
-    const tokens = ctx.engine.addDocument(name, text);
+    const replaced = (await ctx.engine.listDocuments()).some((d) => d.name === name);
+    const tokens = await ctx.engine.addDocument(name, text);
     res.status(replaced ? 200 : 201).json({ object: "suffix.document", name, tokens });
   });
-  router.get(path, (_req, res) => {
-    res.json({ object: "list", data: ctx.engine.listDocuments().map((d) => ({ object: "suffix.document", ...d })) });
+  router.get(path, async (_req, res) => {
+    res.json({ object: "list", data: (await ctx.engine.listDocuments()).map((d) => ({ object: "suffix.document", ...d })) });
   });
-  router.delete(`${path}/:name`, (req, res) => {
+  router.delete(`${path}/:name`, async (req, res) => {
     const name = String(req.params.name);
-    if (!ctx.engine.removeDocument(name)) throw new ApiError(404, `name: no document named '${name}'`, "not_found_error", "name", "document_not_found");
+    if (!(await ctx.engine.removeDocument(name))) throw new ApiError(404, `name: no document named '${name}'`, "not_found_error", "name", "document_not_found");
     res.json({ object: "suffix.document.deleted", name, deleted: true });
   });
-  router.delete(path, (_req, res) => {
-    const count = ctx.engine.listDocuments().length;
-    ctx.engine.clearDocuments();
+  router.delete(path, async (_req, res) => {
+    const count = (await ctx.engine.listDocuments()).length;
+    await ctx.engine.clearDocuments();
     res.json({ object: "suffix.documents.deleted", deleted: count });
   });
   return router;

@@ -1,0 +1,58 @@
+// Checks a request's options and resolves its prompt to token ids: what the
+// engine does before admitting a request, and what a front end for an engine
+// in another thread (RemoteEngine) does first, so that bad options throw at
+// once, before any work or response byte.
+
+import { GlimpseConfigError } from "../errors.js";
+import type { ModelConfig } from "../model/model-config.js";
+import type { TextTokenizer } from "../model/tokenizer.js";
+import type { SamplingParams } from "../sampling/distribution.js";
+import { samplingFrom, type GenerateOptions } from "./request.js";
+
+export interface CheckedRequest {
+  promptIds: number[];
+  maxTokens: number;
+  sampling: SamplingParams;
+}
+
+export function checkRequest(o: GenerateOptions, tokenizer: TextTokenizer, config: ModelConfig, maxModelLen: number): CheckedRequest {
+  const promptIds = resolvePrompt(o, tokenizer, config);
+  const maxTokens = o.maxTokens ?? config.defaultMaxNewTokens;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new GlimpseConfigError("max_tokens", `must be an integer >= 1, got ${JSON.stringify(maxTokens)}`);
+  }
+  if (promptIds.length + maxTokens > maxModelLen) {
+    throw new GlimpseConfigError(
+      "max_tokens",
+      `prompt (${promptIds.length} tokens) + max_tokens (${maxTokens}) exceeds the model's maximum length ${maxModelLen}`,
+    );
+  }
+  const sampling = samplingFrom(o);
+  const coalesce = o.streamCoalesceMs ?? 0;
+  if (typeof coalesce !== "number" || !Number.isFinite(coalesce) || coalesce < 0 || coalesce > 1000) {
+    throw new GlimpseConfigError("streamCoalesceMs", `must be a number of milliseconds in [0, 1000], got ${JSON.stringify(coalesce)}`);
+  }
+  for (const field of ["stop", "stopTokenIds"] as const) {
+    const v = o[field];
+    if (v !== undefined && !Array.isArray(v)) throw new GlimpseConfigError(field, "must be an array");
+  }
+  return { promptIds, maxTokens, sampling };
+}
+
+function resolvePrompt(o: GenerateOptions, tokenizer: TextTokenizer, config: ModelConfig): number[] {
+  if (o.promptIds !== undefined) {
+    if (!Array.isArray(o.promptIds) && !ArrayBuffer.isView(o.promptIds)) throw new GlimpseConfigError("prompt", "token ids must be an array of integers");
+    const ids = Array.from(o.promptIds as ArrayLike<number>);
+    ids.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t >= config.vocabSize) {
+        throw new GlimpseConfigError(`prompt[${i}]`, `must be a token id in [0, ${config.vocabSize - 1}], got ${JSON.stringify(t)}`);
+      }
+    });
+    if (ids.length === 0) throw new GlimpseConfigError("prompt", "must contain at least one token");
+    return ids;
+  }
+  if (typeof o.prompt !== "string") throw new GlimpseConfigError("prompt", "must be a string (or pass promptIds)");
+  const ids = tokenizer.encode(o.prompt);
+  if (ids.length === 0) throw new GlimpseConfigError("prompt", "must contain at least one token");
+  return ids;
+}

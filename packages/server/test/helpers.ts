@@ -18,8 +18,20 @@ export interface TestServer {
 }
 
 export async function startServer(engineOptions: EngineOptions = {}, serveOptions: ServeOptions = {}): Promise<TestServer> {
+  return serveWith(await Engine.load(modelDir(), { intraOpThreads: 1, ...engineOptions }), serveOptions);
+}
+
+/** As startServer, with the engine in a worker thread (what `glimpse serve` runs). */
+export async function startWorkerServer(engineOptions: EngineOptions = {}, serveOptions: ServeOptions = {}): Promise<Omit<TestServer, "engine"> & { engine: RemoteEngine }> {
+  return serveWith(await RemoteEngine.load(modelDir(), { intraOpThreads: 1, ...engineOptions }), serveOptions);
+}
+
+function modelDir(): string {
   if (!existsSync(MODEL_DIR)) throw new Error(`test model not found at ${MODEL_DIR}; set GLIMPSE_MODEL_DIR`);
-  const engine = await Engine.load(MODEL_DIR, { intraOpThreads: 1, ...engineOptions });
+  return MODEL_DIR;
+}
+
+async function serveWith<E extends Engine | RemoteEngine>(engine: E, serveOptions: ServeOptions) {
   const running = await serve(engine, { port: 0, host: "127.0.0.1", servedModelName: "glimpse-test", ...serveOptions });
   return {
     engine,
@@ -60,18 +72,3 @@ export function pickStop(text: string): { stop: string; before: string } | null 
   return null;
 }
 
-/** As startServer, with the engine in a worker thread (what `glimpse serve` runs). */
-export async function startWorkerServer(engineOptions: EngineOptions = {}, serveOptions: ServeOptions = {}): Promise<Omit<TestServer, "engine"> & { engine: RemoteEngine }> {
-  if (!existsSync(MODEL_DIR)) throw new Error(`test model not found at ${MODEL_DIR}; set GLIMPSE_MODEL_DIR`);
-  const engine = await RemoteEngine.load(MODEL_DIR, { intraOpThreads: 1, ...engineOptions });
-  const running = await serve(engine, { port: 0, host: "127.0.0.1", servedModelName: "glimpse-test", ...serveOptions });
-  return {
-    engine,
-    running,
-    url: running.url,
-    async close() {
-      await running.close();
-      await engine.close();
-    },
-  };
-}

@@ -67,7 +67,7 @@ describe("engine in a worker thread", () => {
     const add = await post(worker.url + "/v1/suffix/documents", { name: "a.ts", text: "export const answer = 42;\n" });
     expect(add.status).toBe(201);
     expect(add.json.tokens).toBeGreaterThan(0);
-    const list = await (await fetch(worker.url + "/v1/suffix/documents")).json();
+    const list = (await (await fetch(worker.url + "/v1/suffix/documents")).json()) as { data: unknown[] };
     expect(list.data).toEqual([{ object: "suffix.document", name: "a.ts", tokens: add.json.tokens }]);
     expect((await fetch(worker.url + "/v1/suffix/documents/a.ts", { method: "DELETE" })).status).toBe(200);
     expect((await fetch(worker.url + "/v1/suffix/documents/a.ts", { method: "DELETE" })).status).toBe(404);

@@ -9,7 +9,19 @@ import { GlimpseConfigError } from "../errors.js";
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from "./protocol.js";
 
 const port = parentPort!;
-const post = (m: FromWorker) => port.postMessage(m);
+
+// Messages made during one decoding step (a chunk per stream) leave together:
+// one postMessage per step instead of one per stream.
+let batch: FromWorker[] = [];
+const post = (m: FromWorker) => {
+  if (batch.push(m) === 1) setImmediate(flush);
+};
+function flush(): void {
+  if (batch.length === 0) return;
+  const out = batch;
+  batch = [];
+  port.postMessage(out.length === 1 ? out[0] : out);
+}
 
 function serialize(err: unknown): SerializedError {
   const e = err instanceof Error ? err : new Error(String(err));
@@ -20,9 +32,9 @@ const init = workerData as WorkerInit;
 let engine: Engine;
 try {
   engine = await Engine.load(init.modelDir, init.options);
-  post({ type: "ready", info: { modelDir: engine.modelDir, provider: engine.provider, speculative: engine.speculative, maxModelLen: engine.maxModelLen, hasSuffix: engine.suffix !== null } });
+  port.postMessage({ type: "ready", info: { modelDir: engine.modelDir, provider: engine.provider, speculative: engine.speculative, maxModelLen: engine.maxModelLen, hasSuffix: engine.suffix !== null } });
 } catch (err) {
-  post({ type: "loadError", error: serialize(err) });
+  port.postMessage({ type: "loadError", error: serialize(err) } satisfies FromWorker);
   process.exit(0);
 }
 
@@ -60,7 +72,8 @@ port.on("message", (m: ToWorker) => {
       break;
     case "close":
       void engine.close().then(() => {
-        post({ type: "closed" });
+        flush();
+        port.postMessage({ type: "closed" } satisfies FromWorker);
         port.close();
       });
       break;

@@ -58,7 +58,10 @@ export class RemoteEngine {
     this.speculative = info.speculative;
     this.maxModelLen = info.maxModelLen;
     this.hasSuffix = info.hasSuffix;
-    worker.on("message", (m: FromWorker) => this.onMessage(m));
+    worker.on("message", (m: FromWorker | FromWorker[]) => {
+      if (Array.isArray(m)) for (const one of m) this.onMessage(one);
+      else this.onMessage(m);
+    });
     worker.on("error", (err) => this.failAll(err));
     worker.on("exit", () => this.failAll(new Error("the engine worker exited")));
   }
@@ -71,7 +74,7 @@ export class RemoteEngine {
     const init: WorkerInit = { modelDir: dir, options: rest };
     const worker = new Worker(new URL("./engine-worker.js", import.meta.url), { workerData: init });
     const first = await new Promise<FromWorker>((res, rej) => {
-      worker.once("message", res);
+      worker.once("message", (m: FromWorker | FromWorker[]) => res(Array.isArray(m) ? m[0] : m));
       worker.once("error", rej);
     });
     if (first.type !== "ready") {

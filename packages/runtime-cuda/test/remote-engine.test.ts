@@ -64,3 +64,14 @@ describe("RemoteEngine", () => {
     await expect(RemoteEngine.load("/nonexistent/model")).rejects.toThrow(ModelLoadError);
   });
 });
+
+describe("README example (RemoteEngine)", () => {
+  it("runs", { timeout: 120_000 }, async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const { fileURLToPath } = await import("node:url");
+    const example = fileURLToPath(new URL("../examples/remote-engine.mjs", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [example, MODEL_DIR]);
+    expect(stdout).toMatch(/\n200 tokens in \d+ ms in the worker thread/);
+  });
+});

@@ -59,8 +59,15 @@ for (const w of WORKLOADS) {
   // Warm-up (also fills the suffix cache the way a running server would).
   for (const name of names) for (const p of w.prompts) await engines[name].generate({ prompt: p, maxTokens: 16 });
   const runs = Object.fromEntries(names.map((n) => [n, []]));
+  // Plain decoding first in every round; the others in an order that rotates
+  // from round to round, so none of them always runs furthest from it.
+  const others = names.filter((n) => n !== "none");
   for (let r = 0; r < repeats; r++) {
-    for (const name of names) runs[name].push(await runWorkload(engines[name], w));
+    runs.none.push(await runWorkload(engines.none, w));
+    for (let k = 0; k < others.length; k++) {
+      const name = others[(k + r) % others.length];
+      runs[name].push(await runWorkload(engines[name], w));
+    }
   }
   for (const name of names) {
     const own = runs[name];

@@ -526,8 +526,7 @@ export class Engine {
     r.plainMs = e.plainMs;
     r.specSteps = 4;
     r.probing = true;
-    const plain = this.plainStepMs > 0 ? Math.min(this.plainStepMs, e.plainMs) : e.plainMs;
-    if (e.tokens / e.ms < SPEC_MARGIN / plain) {
+    if (this.draftingLoses(r)) {
       r.pauseLength = e.pauseLength;
       this.pause(r);
     }
@@ -557,9 +556,7 @@ export class Engine {
     e.ms = 0.9 * e.ms + 0.1 * stepMs;
     e.plainMs = 0.9 * e.plainMs + 0.1 * plainMs;
     if (r.specSteps >= 4) {
-      // The cost model's estimate, or recent plain steps if they were cheaper.
-      const plain = this.plainStepMs > 0 ? Math.min(this.plainStepMs, r.plainMs) : r.plainMs;
-      if (r.specTokens / r.specMs < SPEC_MARGIN / plain) {
+      if (this.draftingLoses(r)) {
         this.pause(r);
         return;
       }
@@ -579,6 +576,13 @@ export class Engine {
     } else {
       r.budget = Math.min(this.maxDraft(), Math.max(r.budget, 2 * (accepted + 1)));
     }
+  }
+
+  /** Whether a request's recent drafting yields fewer tokens per millisecond than plain decoding, by the margin. */
+  private draftingLoses(r: RequestState): boolean {
+    // The cost model's estimate, or recent plain steps if they were cheaper.
+    const plain = this.plainStepMs > 0 ? Math.min(this.plainStepMs, r.plainMs) : r.plainMs;
+    return r.specTokens / r.specMs < SPEC_MARGIN / plain;
   }
 
   private pause(r: RequestState): void {

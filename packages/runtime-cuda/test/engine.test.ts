@@ -7,6 +7,7 @@ import { Engine, GlimpseConfigError, ModelLoadError, chooseProvider, CUDA_INSTAL
 import { IncrementalDetokenizer } from "../src/text/incremental-detokenizer.js";
 import { StopStringMatcher } from "../src/text/stop-strings.js";
 import { MODEL_DIR } from "./model-dir.js";
+import { runExample } from "./run-example.js";
 
 let engine: Engine;
 beforeAll(async () => {
@@ -212,11 +213,7 @@ describe("text handling", () => {
 
 describe("README example", () => {
   it("runs", { timeout: 120_000 }, async () => {
-    const { execFile } = await import("node:child_process");
-    const { promisify } = await import("node:util");
-    const { fileURLToPath } = await import("node:url");
-    const example = fileURLToPath(new URL("../examples/generate.mjs", import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, [example, MODEL_DIR]);
+    const stdout = await runExample("generate.mjs");
     expect(stdout).toMatch(/provider: (cpu|cuda)/);
     expect(stdout).toMatch(/\d+ tokens in \d+ forward passes; \d+\/\d+ draft tokens accepted/);
   });

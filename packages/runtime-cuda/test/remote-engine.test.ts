@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine, GenerationAbortedError, GlimpseConfigError, ModelLoadError, RemoteEngine } from "../dist/index.js";
 import { MODEL_DIR } from "./model-dir.js";
 import { prompts } from "./prompts.js";
+import { runExample } from "./run-example.js";
 
 let remote: RemoteEngine;
 let local: Engine;
@@ -67,11 +68,7 @@ describe("RemoteEngine", () => {
 
 describe("README example (RemoteEngine)", () => {
   it("runs", { timeout: 120_000 }, async () => {
-    const { execFile } = await import("node:child_process");
-    const { promisify } = await import("node:util");
-    const { fileURLToPath } = await import("node:url");
-    const example = fileURLToPath(new URL("../examples/remote-engine.mjs", import.meta.url));
-    const { stdout } = await promisify(execFile)(process.execPath, [example, MODEL_DIR]);
+    const stdout = await runExample("remote-engine.mjs");
     expect(stdout).toMatch(/\n200 tokens in \d+ ms in the worker thread/);
   });
 });

@@ -9,7 +9,6 @@
 // engine), so bad ones still throw at once; chunks, results and errors come
 // back as messages.
 
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { EngineOptions } from "../engine.js";
@@ -82,11 +81,10 @@ export class RemoteEngine {
       throw first.type === "loadError" ? deserialize(first.error) : new Error(`engine worker sent ${first.type} before ready`);
     }
     // The caller's thread tokenizes and checks requests itself (cheap, and bad options throw at once).
-    if (!existsSync(dir)) throw new ModelLoadError(`model folder ${dir} does not exist`);
     return new RemoteEngine(worker, first.info, TextTokenizer.fromDir(dir), readModelConfig(dir));
   }
 
-  /** Generations running or queued in the worker (as last reported by it). */
+  /** Generations sent to the worker that it has not finished yet. */
   get activeRequestCount(): number {
     return this.streams.size;
   }

@@ -2,15 +2,14 @@
 // pass, against one request at a time. Plain decoding (no speculation) so
 // the figure is batching alone; greedy.
 //   node bench/bench-concurrency.mjs [--model DIR] [--tokens 96] [--threads N] [--rounds 5]
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../dist/index.js";
+import { DEFAULT_MODEL, median, threadOptions } from "./common.mjs";
 import { WORKLOADS } from "./workloads.mjs";
 
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../models/glimpse-coder-tiny") },
+    model: { type: "string", default: DEFAULT_MODEL },
     tokens: { type: "string", default: "96" },
     spec: { type: "string" },
     threads: { type: "string" },
@@ -20,8 +19,7 @@ const { values } = parseArgs({
 const maxTokens = Number(values.tokens);
 const prompts = WORKLOADS.flatMap((w) => w.prompts);
 const engine = await Engine.load(values.model, { maxBatchSize: 8, speculativeConfig: values.spec ? JSON.parse(values.spec) : null,
-  ...(values.threads ? { intraOpThreads: Number(values.threads) } : {}) });
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  ...threadOptions(values.threads) });
 
 // One round at concurrency c: the same 8 prompts, c requests in flight at a
 // time (c = 1: one after another). Rounds of every c alternate, so a slow

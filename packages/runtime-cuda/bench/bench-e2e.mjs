@@ -4,22 +4,21 @@
 // by round, and "x none" is the median of per-round ratios. Prints a Markdown table.
 //   npm run bench:e2e -w @glimpse/runtime-cuda [-- --repeats 3 --model DIR --only none,suffix --threads N]
 import { cpus } from "node:os";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Engine } from "../dist/index.js";
+import { DEFAULT_MODEL, median, threadOptions } from "./common.mjs";
 import { WORKLOADS } from "./workloads.mjs";
 
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../models/glimpse-coder-tiny") },
+    model: { type: "string", default: DEFAULT_MODEL },
     repeats: { type: "string", default: "5" },
     only: { type: "string" },
     threads: { type: "string" },
   },
 });
 const repeats = Number(values.repeats);
-const threads = values.threads ? { intraOpThreads: Number(values.threads) } : {};
+const threads = threadOptions(values.threads);
 const CONFIGS = {
   none: null,
   ngram: { method: "ngram", num_speculative_tokens: 8, prompt_lookup_min: 2, prompt_lookup_max: 5 },
@@ -29,7 +28,6 @@ const CONFIGS = {
   hybrid: { method: "arctic", model: "speculator-lstm", enable_suffix_decoding: true },
 };
 const names = values.only ? values.only.split(",") : Object.keys(CONFIGS);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`model ${values.model}; node ${process.version}; ${cpus().length} x ${cpus()[0]?.model}; greedy, batch 1, median of ${repeats} rounds, intra-op threads ${values.threads ?? "default"}`);
 if (!names.includes("none")) names.unshift("none"); // the yardstick every ratio needs

@@ -10,11 +10,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { simulate } from "@glimpse/suffix-wasm";
 import { Engine } from "../dist/index.js";
+import { DEFAULT_MODEL, median } from "./common.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const { values } = parseArgs({
   options: {
-    model: { type: "string", default: resolve(here, "../../../models/glimpse-coder-tiny") },
+    model: { type: "string", default: DEFAULT_MODEL },
     rows: { type: "string", default: "150" },
     context: { type: "string", default: "512" },
     shared: { type: "string", default: process.env.GLIMPSE_SHARED_DIR ?? resolve(here, "../../../../shared") },

@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
+import { importSources } from "../scripts/import-sources.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = resolve(here, "..");
@@ -46,17 +46,12 @@ const GROUPS = [
     "packages/server/tsconfig.build.json", "packages/runtime-cuda/tsconfig.build.json", "packages/suffix-wasm/tsconfig.build.json", "tsconfig.base.json"],
 ];
 
-async function loadModules() {
-  const out = join(pkgDir, ".cache", "bench-modules.mjs");
-  await build({
-    stdin: {
-      contents: 'export { contextWindow } from "./src/server/context-window.ts"; export { GlimpseClient } from "./src/server/glimpse-client.ts"; export { WorkspaceContext } from "./src/server/workspace-context.ts";',
-      resolveDir: pkgDir,
-      loader: "ts",
-    },
-    bundle: true, format: "esm", platform: "node", outfile: out, logLevel: "warning",
+function loadModules() {
+  return importSources("bench-modules", {
+    "src/server/context-window.ts": ["contextWindow"],
+    "src/server/glimpse-client.ts": ["GlimpseClient"],
+    "src/server/workspace-context.ts": ["WorkspaceContext"],
   });
-  return import(pathToFileURL(out).href);
 }
 
 function startServer() {

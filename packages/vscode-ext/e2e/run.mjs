@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { fileURLToPath } from "node:url";
+import { importSources } from "../scripts/import-sources.mjs";
 import { chromium } from "playwright-core";
 import { codeServerBin, setup } from "./setup.mjs";
 
@@ -71,17 +71,12 @@ function startGlimpse() {
 }
 
 /** The language server's post-processing, bundled for Node from the TypeScript sources (for checking the accepted text). */
-async function loadPostprocess() {
-  const out = join(pkgDir, ".cache", "e2e-postprocess.mjs");
-  await build({
-    stdin: {
-      contents: 'export { postprocess, stopsFor } from "./src/server/postprocess.ts"; export { contextWindow } from "./src/server/context-window.ts"; export { DEFAULT_SETTINGS } from "./src/shared/protocol.ts";',
-      resolveDir: pkgDir,
-      loader: "ts",
-    },
-    bundle: true, format: "esm", platform: "node", outfile: out, logLevel: "warning",
+function loadPostprocess() {
+  return importSources("e2e-postprocess", {
+    "src/server/postprocess.ts": ["postprocess", "stopsFor"],
+    "src/server/context-window.ts": ["contextWindow"],
+    "src/shared/protocol.ts": ["DEFAULT_SETTINGS"],
   });
-  return import(pathToFileURL(out).href);
 }
 
 async function rawSuggestion(pp, url, text, offset, languageId) {

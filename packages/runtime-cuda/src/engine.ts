@@ -491,14 +491,13 @@ export class Engine {
         m.acceptedTokens += accepted;
         for (let k = 0; k < accepted; k++) m.acceptedPerPosition[k] = (m.acceptedPerPosition[k] ?? 0) + 1;
       }
-      if (drafts[i]?.free || plan[i].paused) {
-        // Free drafts (the hybrid's suffix side) are not what the adaptive logic guards.
-      } else if (proposeShare[i] > 0 || draftLen > 0) {
-        // The proposer was asked: even a draft cut to nothing cost its call.
-        this.adapt(r, draftLen, accepted, proposeShare[i] + verifyMs, verifyMs / this.verifyCost.at(draftLen));
-      } else {
-        // A plain step: the yardstick speculation must beat.
+      if (proposeShare[i] === 0 && draftLen === 0) {
+        // A plain step (paused or not): the yardstick speculation must beat.
         this.plainStepMs = this.plainStepMs === 0 ? verifyMs : 0.9 * this.plainStepMs + 0.1 * verifyMs;
+      } else if (!drafts[i]?.free && !plan[i].paused) {
+        // The costly proposer was asked: even a draft cut to nothing cost its call.
+        // (Free drafts, the hybrid's suffix side, are not what the adaptive logic guards.)
+        this.adapt(r, draftLen, accepted, proposeShare[i] + verifyMs, verifyMs / this.verifyCost.at(draftLen));
       }
       m.sampleMs += performance.now() - t1;
       this.emit(r, newTokens, logprobs);

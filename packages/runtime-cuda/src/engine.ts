@@ -29,6 +29,13 @@ import { VerifyCost } from "./verify/verify-cost.js";
 
 export interface EngineOptions {
   device?: Device;
+  /**
+   * The decoder graph, relative to the model folder (or absolute). Default:
+   * the tree graph (onnx/model_tree.onnx) when the folder has one, since a
+   * 4-D mask verifies plain steps, chains and trees alike; else
+   * onnx/model.onnx, model.onnx or the first onnx/model*.onnx.
+   */
+  graph?: string;
   /** Threads per operator (default: cores - 1, at most 4; see defaultIntraOpThreads). */
   intraOpThreads?: number;
   interOpThreads?: number;
@@ -64,6 +71,13 @@ const SPEC_MARGIN = 1.05;
 /** Gather the batch cache when holes make up this share of its length. */
 const SQUEEZE_AT = 0.04;
 
+/**
+ * Free positions left at the end of the cache for graphs that output only
+ * the new positions' K/V: the graph attends over them (masked), so more room
+ * costs a little on every step; less means regrowing (one copy) more often.
+ */
+const KV_ROOM = 32;
+
 function parseVerifyCost(value: number | readonly number[]): VerifyCost {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) throw new GlimpseConfigError("verifyCost", `a slope must be a finite number >= 0, got ${value}`);
@@ -75,7 +89,7 @@ function parseVerifyCost(value: number | readonly number[]): VerifyCost {
   return VerifyCost.fromTimings(value);
 }
 
-/** Finds the decoder graph: onnx/model.onnx, model.onnx, or onnx/model*.onnx. */
+/** Finds a decoder graph: the tree graph (onnx/model_tree.onnx, model_tree.onnx), or onnx/model.onnx, model.onnx, onnx/model*.onnx. */
 export function findModelFile(dir: string, tree: boolean): string | null {
   const name = tree ? "model_tree.onnx" : "model.onnx";
   for (const p of [join(dir, "onnx", name), join(dir, name)]) if (existsSync(p)) return p;
@@ -84,6 +98,13 @@ export function findModelFile(dir: string, tree: boolean): string | null {
   if (!existsSync(onnxDir)) return null;
   const candidates = readdirSync(onnxDir).filter((f) => /^model.*\.onnx$/.test(f) && !f.includes("tree")).sort();
   return candidates.length > 0 ? join(onnxDir, candidates[0]) : null;
+}
+
+function chosenGraph(dir: string, graph: string): string {
+  if (typeof graph !== "string" || graph.length === 0) throw new GlimpseConfigError("graph", `must be an ONNX file path relative to the model folder, got ${JSON.stringify(graph)}`);
+  const file = resolve(dir, graph);
+  if (!existsSync(file)) throw new ModelLoadError(`graph ${graph}: missing ONNX file ${file}`);
+  return file;
 }
 
 export class Engine {
@@ -134,9 +155,7 @@ export class Engine {
     }
     const provider = chooseProvider(options.device ?? "auto");
     const sessionOptions = { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads };
-    // Tree drafts need the 4-D mask graph; everything else uses the 2-D one.
-    const wantTree = spec?.suffixUseTreeSpec === true && spec.method === "suffix";
-    const file = (wantTree ? findModelFile(dir, true) : null) ?? findModelFile(dir, false);
+    const file = options.graph !== undefined ? chosenGraph(dir, options.graph) : findModelFile(dir, true) ?? findModelFile(dir, false);
     if (!file) throw new ModelLoadError(`model folder ${dir} has no onnx/model.onnx (nor model.onnx, nor onnx/model*.onnx)`);
     const session = await createSession(file, provider, sessionOptions);
     const layout = detectLayout(session, config, file);
@@ -159,6 +178,11 @@ export class Engine {
     const ms = await this.profileVerifyCost(context, 16, 9);
     this.plainStepMs = ms[0];
     return VerifyCost.fromTimings(ms);
+  }
+
+  /** Free room kept at the end of the batch cache (only graphs that output new positions alone can use it). */
+  private get kvRoom(): number {
+    return this.layout.kvOutputs === "append" ? KV_ROOM : 0;
   }
 
   private get kvShape(): KvShape {
@@ -283,7 +307,7 @@ export class Engine {
 
   private feeds(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array | Float32Array, rows: number, s: number, cache: BatchKvCache): Record<string, ort.Tensor> {
     const L = this.layout;
-    const total = cache.length + s;
+    const total = cache.width + s;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor("int64", inputIds, [rows, s]),
       attention_mask: L.maskRank === 2
@@ -291,7 +315,7 @@ export class Engine {
         : new ort.Tensor("float32", mask as Float32Array, [rows, 1, s, total]),
     };
     if (L.hasPositionIds) feeds.position_ids = new ort.Tensor("int64", positions, [rows, s]);
-    const dims = [rows, L.numKvHeads, cache.length, L.headDim];
+    const dims = [rows, L.numKvHeads, cache.width, L.headDim];
     for (let l = 0; l < L.numLayers; l++) {
       feeds[L.pastKeyNames[l]] = new ort.Tensor("float32", cache.keys[l], dims);
       feeds[L.pastValueNames[l]] = new ort.Tensor("float32", cache.values[l], dims);
@@ -326,7 +350,7 @@ export class Engine {
     const out = await this.run(this.feeds(ids, pos, mask, 1, n, empty));
     r.metrics.verifyMs += performance.now() - t0;
     if (r.finishReason) return; // aborted while the prompt ran
-    r.prefillCache = empty.extended(out.keys, out.values, [new Uint8Array(n).fill(1)]);
+    r.prefillCache = empty.advance(this.layout.kvOutputs, out.keys, out.values, [new Uint8Array(n).fill(1)], 0);
     const V = this.config.vocabSize;
     const d = this.config.hiddenSize;
     const token = this.pick(r, out.logits, (n - 1) * V, []);
@@ -368,7 +392,7 @@ export class Engine {
     const sources = this.active.map((r) =>
       r.prefillCache ? { cache: r.prefillCache, row: 0 } : { cache: this.batch, row: r.row },
     );
-    this.batch = BatchKvCache.gather(this.kvShape, sources);
+    this.batch = BatchKvCache.gather(this.kvShape, sources, this.kvRoom);
     this.active.forEach((r, i) => {
       r.row = i;
       r.prefillCache = null;
@@ -418,7 +442,7 @@ export class Engine {
     const s = Math.max(...layouts.map((l) => l.tokens.length));
     // 2. Verify: one forward pass over every row's step input.
     const cache = this.batch;
-    const P = cache.length;
+    const P = cache.width;
     const total = P + s;
     // int64 tensors are filled through 32-bit views (low words; values are
     // small and non-negative): far cheaper than creating BigInts one by one.
@@ -502,7 +526,7 @@ export class Engine {
       m.sampleMs += performance.now() - t1;
       this.emit(r, newTokens, logprobs);
     });
-    this.batch = cache.extended(out.keys, out.values, flags);
+    this.batch = cache.advance(this.layout.kvOutputs, out.keys, out.values, flags, this.kvRoom);
   }
 
   /** Recent time of a step without drafts, per request (ms). */
@@ -689,7 +713,7 @@ export class Engine {
     const cache = r.prefillCache!;
     const inputs = Array.from({ length: maxDraft + 1 }, (_, k) => {
       const s = k + 1;
-      const total = cache.length + s;
+      const total = cache.width + s;
       return () => this.feeds(
         BigInt64Array.from({ length: s }, (_, j) => BigInt(tokens[j])),
         BigInt64Array.from({ length: s }, (_, j) => BigInt(contextLength + j)),

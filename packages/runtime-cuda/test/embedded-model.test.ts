@@ -223,6 +223,20 @@ describe("tree-verification variant (onnx/model_tree.onnx, additive 4-D mask)", 
     });
     const c = sliceAndArgmax(branch.logits as ortModule.Tensor, K);
     expect(maxAbsDiff(c.slice, t.slice.slice(0, 3 * K))).toBeLessThanOrEqual(TOL);
+    // The tree graph outputs only the new positions' K/V: for r, a1, a2 they
+    // are what the 2-D graph appended to its full present for that branch.
+    const last = cfg.n_layers - 1;
+    for (const kv of ["key", "value"]) {
+      const appended = out[`present_append.${last}.${kv}`] as ortModule.Tensor;
+      const full = branch[`present.${last}.${kv}`] as ortModule.Tensor;
+      expect(appended.dims).toEqual([1, cfg.n_kv_heads, s, cfg.head_dim]);
+      const d = cfg.head_dim;
+      for (let h = 0; h < cfg.n_kv_heads; h++) {
+        const want = (full.data as Float32Array).subarray((h * (n + 3) + n) * d, (h * (n + 3) + n + 3) * d);
+        const got = (appended.data as Float32Array).subarray(h * s * d, (h * s + 3) * d);
+        expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(TOL);
+      }
+    }
   });
 });
 

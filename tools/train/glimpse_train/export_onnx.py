@@ -6,9 +6,14 @@ onnx/model.onnx       HF Optimum "decoder with past" layout (transformers.js com
   outputs: logits [b,s,V] float32, last_hidden_state [b,s,d] float32 (after the final RMSNorm),
            present.{i}.key|value [b,kv_heads,past+s,head_dim] float32
   The causal + padding mask is built inside the graph from the 2-D mask, so any past length works.
-onnx/model_tree.onnx  same, except attention_mask is an additive float32 [b,1,s,past+s] mask (0 = attend,
-  large negative = masked), used as-is: tree verification needs arbitrary ancestor masks that a 2-D
-  padding mask cannot express. A separate file keeps model.onnx loadable by stock Optimum/transformers.js.
+onnx/model_tree.onnx  Glimpse's own layout, two differences:
+  - attention_mask is an additive float32 [b,1,s,past+s] mask (0 = attend, large negative = masked), used
+    as-is: tree verification needs arbitrary ancestor masks that a 2-D padding mask cannot express;
+  - outputs present_append.{i}.key|value [b,kv_heads,s,head_dim]: the new positions' K/V only. The engine
+    keeps the cache in buffers with room to grow and writes them in place; a full present output makes
+    onnxruntime copy the whole cache inside the graph and again into a fresh JS buffer on every step
+    (the largest cost of a batched decode step on a CPU).
+  A separate file keeps model.onnx loadable by stock Optimum/transformers.js.
 The tied embedding is stored once: constant folding is off, so the LM head is Transpose(embed_tokens.weight)
 at run time instead of a second, pre-transposed copy in the file.
 """
@@ -28,23 +33,25 @@ from .train_target import load_model
 OPSET = 14
 
 
-class Decoder2D(torch.nn.Module):
-    def __init__(self, m: GlimpseLM):
+class Decoder(torch.nn.Module):
+    def __init__(self, m: GlimpseLM, append_only: bool):
         super().__init__()
         self.m = m
+        self.append_only = append_only
 
     def forward(self, input_ids, attention_mask, position_ids, *past_flat):
         past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
-        logits, h, presents = self.m(input_ids, attention_mask, position_ids, past)
+        logits, h, presents = self.m(input_ids, attention_mask, position_ids, past, self.append_only)
         out = [logits, h]
         for k, v in presents:
             out += [k, v]
         return tuple(out)
 
 
-def io_names(n_layers: int) -> tuple[list[str], list[str]]:
+def io_names(n_layers: int, append_only: bool = False) -> tuple[list[str], list[str]]:
     past = [f"past_key_values.{i}.{kv}" for i in range(n_layers) for kv in ("key", "value")]
-    present = [f"present.{i}.{kv}" for i in range(n_layers) for kv in ("key", "value")]
+    out = "present_append" if append_only else "present"
+    present = [f"{out}.{i}.{kv}" for i in range(n_layers) for kv in ("key", "value")]
     return ["input_ids", "attention_mask", "position_ids"] + past, ["logits", "last_hidden_state"] + present
 
 
@@ -60,7 +67,7 @@ def export(model: GlimpseLM, path: str, tree: bool) -> None:
     else:
         mask = torch.ones(b, past + s, dtype=torch.int64)
     pkv = [torch.randn(b, c.n_kv_heads, past, hd) for _ in range(2 * c.n_layers)]
-    inputs, outputs = io_names(c.n_layers)
+    inputs, outputs = io_names(c.n_layers, append_only=tree)
     axes = {"input_ids": {0: "batch_size", 1: "sequence_length"},
             "position_ids": {0: "batch_size", 1: "sequence_length"},
             "attention_mask": ({0: "batch_size", 2: "sequence_length", 3: "total_sequence_length"} if tree
@@ -70,10 +77,10 @@ def export(model: GlimpseLM, path: str, tree: bool) -> None:
     for n in inputs[3:]:
         axes[n] = {0: "batch_size", 2: "past_sequence_length"}
     for n in outputs[2:]:
-        axes[n] = {0: "batch_size", 2: "total_sequence_length"}
+        axes[n] = {0: "batch_size", 2: "sequence_length" if tree else "total_sequence_length"}
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with torch.no_grad():
-        torch.onnx.export(Decoder2D(model), (ids, mask, pos, *pkv), path, input_names=inputs, output_names=outputs,
+        torch.onnx.export(Decoder(model, append_only=tree), (ids, mask, pos, *pkv), path, input_names=inputs, output_names=outputs,
                           dynamic_axes=axes, opset_version=OPSET, do_constant_folding=False)
 
 

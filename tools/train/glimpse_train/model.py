@@ -1,10 +1,12 @@
 """Llama-layout decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU, tied embeddings) in PyTorch 1.13.
 
 One forward serves training and both ONNX graphs:
-  forward(input_ids, mask, position_ids, past) -> logits, last_hidden_state, presents
+  forward(input_ids, mask, position_ids, past, append_only=False) -> logits, last_hidden_state, presents
 `mask` is either the 2-D int64 padding mask [b, past+s] (causal part built here, inside the graph)
 or an additive float32 4-D mask [b, 1, s, past+s] used as-is (tree verification: the caller decides
-which earlier positions each token sees). Written with plain tensor ops so tracing gives dynamic shapes.
+which earlier positions each token sees). `presents` are past + new K/V per layer (Hugging Face's layout), or with
+append_only the new positions' K/V alone (the tree graph's layout: the caller keeps the cache). Written with plain
+tensor ops so tracing gives dynamic shapes.
 """
 from __future__ import annotations
 
@@ -50,26 +52,36 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(c.d_model, self.kv * self.hd, bias=False)
         self.o_proj = nn.Linear(self.h * self.hd, c.d_model, bias=False)
 
-    def forward(self, x, cos, sin, bias, past_k, past_v):
+    def forward(self, x, cos, sin, bias, past_k, past_v, append_only: bool = False):
         b, s, _ = x.shape
         q = self.q_proj(x).view(b, s, self.h, self.hd).transpose(1, 2)
         k = self.k_proj(x).view(b, s, self.kv, self.hd).transpose(1, 2)
         v = self.v_proj(x).view(b, s, self.kv, self.hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
-        if past_k is not None:
-            k = torch.cat([past_k, k], dim=2)
-            v = torch.cat([past_v, v], dim=2)
-        present = (k, v)
         rep = self.h // self.kv
-        t = k.shape[2]
         # GQA: each kv head serves `rep` query heads (heads kv_i * rep .. kv_i * rep + rep - 1). Folding those
         # heads into the query axis lets one matmul per kv head read K and V in place: repeating K/V per query
         # head would copy the whole cache every step, the largest cost of a batched decode step on a CPU.
         qg = (q * (1.0 / math.sqrt(self.hd))).reshape(b, self.kv, rep * s, self.hd)
-        att = torch.matmul(qg, k.transpose(2, 3)).reshape(b, self.kv, rep, s, t) + bias.unsqueeze(1)
-        att = torch.softmax(att, dim=-1).reshape(b, self.kv, rep * s, t)
-        y = torch.matmul(att, v).reshape(b, self.h, s, self.hd).transpose(1, 2).reshape(b, s, self.h * self.hd)
+        # Scores against the cached and the new keys are computed apart and only the small score matrices are
+        # joined: concatenating past and new K/V first would copy the whole cache on every step.
+        att = torch.matmul(qg, k.transpose(2, 3))
+        if past_k is not None:
+            att = torch.cat([torch.matmul(qg, past_k.transpose(2, 3)), att], dim=-1)
+        t = att.shape[-1]
+        att = torch.softmax(att.reshape(b, self.kv, rep, s, t) + bias.unsqueeze(1), dim=-1).reshape(b, self.kv, rep * s, t)
+        if past_k is None:
+            y = torch.matmul(att, v)
+        else:
+            p = t - s
+            y = torch.matmul(att[..., :p], past_v) + torch.matmul(att[..., p:], v)
+        y = y.reshape(b, self.h, s, self.hd).transpose(1, 2).reshape(b, s, self.h * self.hd)
+        # append_only: the new positions' K/V alone; the caller keeps the cache and appends them.
+        if append_only or past_k is None:
+            present = (k, v)
+        else:
+            present = (torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2))
         return self.o_proj(y), present
 
 
@@ -92,8 +104,8 @@ class Block(nn.Module):
         self.post_attention_layernorm = RMSNorm(c.d_model, c.norm_eps)
         self.mlp = MLP(c)
 
-    def forward(self, x, cos, sin, bias, pk, pv):
-        a, present = self.self_attn(self.input_layernorm(x), cos, sin, bias, pk, pv)
+    def forward(self, x, cos, sin, bias, pk, pv, append_only: bool = False):
+        a, present = self.self_attn(self.input_layernorm(x), cos, sin, bias, pk, pv, append_only)
         x = x + a
         return x + self.mlp(self.post_attention_layernorm(x)), present
 
@@ -128,7 +140,7 @@ class GlimpseLM(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
 
-    def forward(self, input_ids, mask=None, position_ids=None, past=None):
+    def forward(self, input_ids, mask=None, position_ids=None, past=None, append_only: bool = False):
         b, s = input_ids.shape
         past_len = 0 if past is None else past[0][0].shape[2]
         if position_ids is None:
@@ -141,7 +153,7 @@ class GlimpseLM(nn.Module):
         presents = []
         for i, layer in enumerate(self.layers):
             pk, pv = (None, None) if past is None else past[i]
-            x, pres = layer(x, cos, sin, bias, pk, pv)
+            x, pres = layer(x, cos, sin, bias, pk, pv, append_only)
             presents.append(pres)
         h = self.norm(x)
         logits = torch.matmul(h, self.embed_tokens.weight.t())  # tied LM head

@@ -136,9 +136,13 @@ Prompt formats:
 `present.{{i}}.key|value` [b,{m.n_kv_heads},past+s,{m.d_model // m.n_heads}]. The causal and padding mask is built inside the graph. Grouped-query attention folds each KV head's query heads
 into the query axis, so the graph reads the KV cache in place instead of repeating it per query head.
 
-`onnx/model_tree.onnx`: the same graph with `attention_mask` as an additive float32 [b,1,s,past+s] mask (0 = attend,
--1e9 = masked), for verifying a token tree in one call (each node attends to the prefix and its ancestors,
-`position_ids` = prefix length + depth). A separate file keeps `model.onnx` loadable by stock Optimum/transformers.js.
+`onnx/model_tree.onnx` (what the Glimpse engine runs): the same weights with two differences. `attention_mask` is an
+additive float32 [b,1,s,past+s] mask (0 = attend, -1e9 = masked), for verifying a token tree in one call (each node
+attends to the prefix and its ancestors, `position_ids` = prefix length + depth). Its KV outputs are
+`present_append.{{i}}.key|value` [b,{m.n_kv_heads},s,{m.d_model // m.n_heads}]: the new positions' K/V alone, which the engine writes
+into a cache with room to grow; attention scores against past and new keys are computed apart, so the graph never
+copies the cache (a full `present` costs a copy inside the graph and another into a fresh JavaScript buffer on every
+step). A separate file keeps `model.onnx` loadable by stock Optimum/transformers.js.
 
 ### Arctic speculators
 

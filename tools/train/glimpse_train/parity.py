@@ -26,11 +26,15 @@ def flat_past(past, c, b):
     return {f"past_key_values.{i}.{kv}": t.numpy() for i, (k, v) in enumerate(past) for kv, t in (("key", k), ("value", v))}
 
 
-def expected(logits, h, presents) -> dict:
+def expected(logits, h, presents, append_s: int = 0) -> dict:
+    """The graph's outputs; append_s > 0: the tree graph's present_append (the last append_s positions only)."""
     out = {"logits": logits.numpy(), "last_hidden_state": h.numpy()}
+    name = "present_append" if append_s else "present"
     for i, (k, v) in enumerate(presents):
-        out[f"present.{i}.key"] = k.numpy()
-        out[f"present.{i}.value"] = v.numpy()
+        if append_s:
+            k, v = k[:, :, -append_s:], v[:, :, -append_s:]
+        out[f"{name}.{i}.key"] = k.numpy()
+        out[f"{name}.{i}.value"] = v.numpy()
     return out
 
 
@@ -53,7 +57,7 @@ def run_case(w: bundle.Writer, m: GlimpseLM, name: str, b: int, past_len: int, s
     w.case(name, "model.onnx", inputs, expected(logits, h, presents), f"b={b} past={past_len} s={s} pad={pad}")
     # the same inputs through the tree graph with the equivalent additive 4-D mask
     inputs4 = dict(inputs, attention_mask=mask_from_2d(mask, s).numpy())
-    w.case(name + " [tree graph, 4-D mask]", "model_tree.onnx", inputs4, expected(logits, h, presents))
+    w.case(name + " [tree graph, 4-D mask]", "model_tree.onnx", inputs4, expected(logits, h, presents, append_s=s))
 
 
 @torch.no_grad()
@@ -72,13 +76,15 @@ def tree_case(w: bundle.Writer, m: GlimpseLM, g: torch.Generator):
     for i, anc in enumerate(parent_sets):
         for j in anc:
             mask[0, 0, i, 40 + j] = 0.0
-    la, ha, _ = m(torch.tensor([[r, a1, a2]]), None, depth[:, :3], past)
-    lb, hb, _ = m(torch.tensor([[r, b1]]), None, torch.tensor([[40, 41]]), past)
+    la, ha, pa = m(torch.tensor([[r, a1, a2]]), None, depth[:, :3], past, append_only=True)
+    lb, hb, pb = m(torch.tensor([[r, b1]]), None, torch.tensor([[40, 41]]), past, append_only=True)
     logits = torch.cat([la, lb[:, 1:]], dim=1)
     h = torch.cat([ha, hb[:, 1:]], dim=1)
+    # each node's K/V as its branch computed it
+    presents = [(torch.cat([ka, kb[:, :, 1:]], dim=2), torch.cat([va, vb[:, :, 1:]], dim=2)) for (ka, va), (kb, vb) in zip(pa, pb)]
     inputs = {"input_ids": nodes.numpy(), "attention_mask": mask.numpy(), "position_ids": depth.numpy(), **flat_past(past, c, 1)}
     w.case("two-branch tree vs branches run separately", "model_tree.onnx", inputs,
-           {"logits": logits.numpy(), "last_hidden_state": h.numpy()}, "prefix 40, nodes r,a1,a2 | r,b1")
+           expected(logits, h, presents, append_s=4), "prefix 40, nodes r,a1,a2 | r,b1")
 
 
 def main() -> None:

@@ -1,12 +1,21 @@
 // The KV cache of a batch of requests, in the graph's own layout:
-// [rows, kvHeads, length, headDim] per layer.
+// [rows, kvHeads, width, headDim] per layer, passed to the graph whole as
+// its past.
 //
 // Positions are never copied out when a draft is rejected: each (row,
 // position) carries a validity flag, and invalid positions (rejected draft
-// tokens, padding) are masked out of attention. So a step whose drafts were
-// all accepted, or all rejected, costs no cache copy at all. Holes are
-// squeezed out when rows are regrouped (a request joins or leaves) or when
-// they would make up most of the cache.
+// tokens, padding, free room) are masked out of attention. So a step whose
+// drafts were all accepted, or all rejected, costs no cache copy at all.
+// Holes are squeezed out when rows are regrouped (a request joins or
+// leaves) or when they would make up a few percent of the cache.
+//
+// Two kinds of graph feed it (see KvOutputs). With "append" graphs the
+// buffers keep free room at the end and each step's new positions are
+// written in place; with "full" graphs (Hugging Face's present = past + new)
+// each step's outputs replace the buffers.
+
+/** What a graph's KV outputs hold: the whole cache (`present.*`), or the new positions alone (`present_append.*`). */
+export type KvOutputs = "full" | "append";
 
 export interface KvShape {
   numLayers: number;
@@ -15,14 +24,19 @@ export interface KvShape {
 }
 
 export class BatchKvCache {
-  /** Per row: 1 where the position holds a real token of that row's sequence. */
+  /** Per row, `width` flags: 1 where the position holds a real token of that row's sequence. */
   readonly valid: Uint8Array[];
   readonly validCount: number[];
 
+  /**
+   * @param width positions per row in the buffers: the past length the graph sees
+   * @param length positions written so far (the rest, up to width, is free room)
+   */
   constructor(
     readonly shape: KvShape,
     readonly rows: number,
-    readonly length: number,
+    readonly width: number,
+    public length: number,
     readonly keys: Float32Array[],
     readonly values: Float32Array[],
     valid: Uint8Array[],
@@ -37,26 +51,82 @@ export class BatchKvCache {
 
   static empty(shape: KvShape, rows: number): BatchKvCache {
     const layers = () => Array.from({ length: shape.numLayers }, () => new Float32Array(0));
-    return new BatchKvCache(shape, rows, 0, layers(), layers(), Array.from({ length: rows }, () => new Uint8Array(0)));
-  }
-
-  /** The cache after a step: the graph's present.* outputs plus the flags of the step's new positions. */
-  extended(presentKeys: Float32Array[], presentValues: Float32Array[], newFlags: Uint8Array[]): BatchKvCache {
-    const added = newFlags[0]?.length ?? 0;
-    const length = this.length + added;
-    const valid = this.valid.map((old, r) => {
-      const v = new Uint8Array(length);
-      v.set(old.subarray(0, this.length));
-      v.set(newFlags[r], this.length);
-      return v;
-    });
-    return new BatchKvCache(this.shape, this.rows, length, presentKeys, presentValues, valid);
+    return new BatchKvCache(shape, rows, 0, 0, layers(), layers(), Array.from({ length: rows }, () => new Uint8Array(0)));
   }
 
   /**
-   * Share of the length that gathering would remove: positions beyond the
-   * longest row's real tokens. (Left padding of shorter rows stays, so it
-   * does not count.)
+   * The cache after a step, given the graph's KV outputs and the validity
+   * flags of the step's new positions (one array per row).
+   *
+   * "full": the outputs are the new buffers. "append": the outputs hold the
+   * new positions alone ([rows, kvHeads, s, headDim]); they are written in
+   * place, into buffers grown with `room` spare positions when they do not
+   * fit. Returns this cache or its successor.
+   */
+  advance(kind: KvOutputs, keysOut: Float32Array[], valuesOut: Float32Array[], newFlags: Uint8Array[], room: number): BatchKvCache {
+    const s = newFlags[0]?.length ?? 0;
+    if (kind === "full" || (this.width === 0 && room === 0)) {
+      // The outputs already are the cache (past + new, or new alone after an empty past), without room.
+      const width = this.width + s;
+      const valid = this.valid.map((old, r) => {
+        const v = new Uint8Array(width);
+        v.set(old);
+        v.set(newFlags[r], this.width);
+        return v;
+      });
+      return new BatchKvCache(this.shape, this.rows, width, width, keysOut, valuesOut, valid);
+    }
+    const cache = this.length + s <= this.width ? this : this.regrown(this.length + s + room);
+    cache.write(keysOut, valuesOut, newFlags);
+    return cache;
+  }
+
+  /** Copies the step's new positions in at `length` (append graphs). */
+  private write(keysOut: Float32Array[], valuesOut: Float32Array[], newFlags: Uint8Array[]): void {
+    const s = newFlags[0].length;
+    const { numLayers, numKvHeads: heads, headDim: hd } = this.shape;
+    const run = s * hd;
+    for (let l = 0; l < numLayers; l++) {
+      for (const [from, to] of [[keysOut[l], this.keys[l]], [valuesOut[l], this.values[l]]] as const) {
+        for (let rh = 0; rh < this.rows * heads; rh++) {
+          to.set(from.subarray(rh * run, (rh + 1) * run), (rh * this.width + this.length) * hd);
+        }
+      }
+    }
+    newFlags.forEach((flags, r) => {
+      this.valid[r].set(flags, this.length);
+      for (let j = 0; j < s; j++) this.validCount[r] += flags[j];
+    });
+    this.length += s;
+  }
+
+  /** The same rows and positions in buffers `width` positions wide. */
+  private regrown(width: number): BatchKvCache {
+    const { numLayers, numKvHeads: heads, headDim: hd } = this.shape;
+    const used = this.length * hd;
+    const grow = (src: Float32Array) => {
+      const dst = new Float32Array(this.rows * heads * width * hd);
+      for (let rh = 0; rh < this.rows * heads; rh++) dst.set(src.subarray(rh * this.width * hd, rh * this.width * hd + used), rh * width * hd);
+      return dst;
+    };
+    const keys: Float32Array[] = [];
+    const values: Float32Array[] = [];
+    for (let l = 0; l < numLayers; l++) {
+      keys.push(grow(this.keys[l]));
+      values.push(grow(this.values[l]));
+    }
+    const valid = this.valid.map((old) => {
+      const v = new Uint8Array(width);
+      v.set(old.subarray(0, this.length));
+      return v;
+    });
+    return new BatchKvCache(this.shape, this.rows, width, this.length, keys, values, valid);
+  }
+
+  /**
+   * Share of the written length that gathering would remove: positions
+   * beyond the longest row's real tokens. (Left padding of shorter rows
+   * stays, so it does not count.)
    */
   squeezableRatio(): number {
     if (this.length === 0 || this.rows === 0) return 0;
@@ -65,26 +135,28 @@ export class BatchKvCache {
 
   /**
    * A new cache holding the given rows (of this or other caches) with their
-   * holes squeezed out, left-padded to the longest.
+   * holes squeezed out, left-padded to the longest, with `room` free
+   * positions at the end.
    */
-  static gather(shape: KvShape, sources: { cache: BatchKvCache; row: number }[]): BatchKvCache {
+  static gather(shape: KvShape, sources: { cache: BatchKvCache; row: number }[], room: number): BatchKvCache {
     const rows = sources.length;
     let length = 0;
     for (const s of sources) length = Math.max(length, s.cache.validCount[s.row]);
+    const width = length + room;
     const { numLayers, numKvHeads: heads, headDim: hd } = shape;
     const keys: Float32Array[] = [];
     const values: Float32Array[] = [];
     for (let l = 0; l < numLayers; l++) {
-      keys.push(new Float32Array(rows * heads * length * hd));
-      values.push(new Float32Array(rows * heads * length * hd));
+      keys.push(new Float32Array(rows * heads * width * hd));
+      values.push(new Float32Array(rows * heads * width * hd));
     }
     const valid: Uint8Array[] = [];
     sources.forEach((s, r) => {
       const src = s.cache;
       const flags = src.valid[s.row];
       const pad = length - src.validCount[s.row];
-      const v = new Uint8Array(length);
-      v.fill(1, pad);
+      const v = new Uint8Array(width);
+      v.fill(1, pad, length);
       valid.push(v);
       // Copy runs of consecutive valid positions at once.
       const runs: [number, number][] = [];
@@ -97,8 +169,8 @@ export class BatchKvCache {
       for (let l = 0; l < numLayers; l++) {
         for (const [from, to] of [[src.keys[l], keys[l]], [src.values[l], values[l]]] as const) {
           for (let h = 0; h < heads; h++) {
-            const srcBase = ((s.row * heads + h) * src.length) * hd;
-            let dst = ((r * heads + h) * length + pad) * hd;
+            const srcBase = ((s.row * heads + h) * src.width) * hd;
+            let dst = ((r * heads + h) * width + pad) * hd;
             for (const [a, b] of runs) {
               to.set(from.subarray(srcBase + a * hd, srcBase + b * hd), dst);
               dst += (b - a) * hd;
@@ -107,6 +179,6 @@ export class BatchKvCache {
         }
       }
     });
-    return new BatchKvCache(shape, rows, length, keys, values, valid);
+    return new BatchKvCache(shape, rows, width, length, keys, values, valid);
   }
 }

@@ -2,6 +2,7 @@
 
 import type * as ort from "onnxruntime-node";
 import { ModelLoadError } from "../errors.js";
+import type { KvOutputs } from "../kv/batch-kv-cache.js";
 import type { ModelConfig } from "./model-config.js";
 
 export interface DecoderLayout {
@@ -12,6 +13,8 @@ export interface DecoderLayout {
   maskRank: 2 | 4;
   hasPositionIds: boolean;
   hasHiddenState: boolean;
+  /** present.* (past + new, Hugging Face) or present_append.* (new positions only, Glimpse's tree graph). */
+  kvOutputs: KvOutputs;
   pastKeyNames: string[];
   pastValueNames: string[];
   presentKeyNames: string[];
@@ -20,7 +23,8 @@ export interface DecoderLayout {
 
 const SUPPORTED = `supported: inputs input_ids, attention_mask (int64 [batch, past+seq] or float32 [batch, 1, seq, past+seq]), ` +
   `optional position_ids, past_key_values.{i}.key/value float32 [batch, kv_heads, past, head_dim]; ` +
-  `outputs logits, present.{i}.key/value, optional last_hidden_state`;
+  `outputs logits, optional last_hidden_state, and present.{i}.key/value [batch, kv_heads, past+seq, head_dim] ` +
+  `or present_append.{i}.key/value [batch, kv_heads, seq, head_dim]`;
 
 interface TensorMeta { name: string; isTensor: boolean; type?: string; shape?: (number | string)[] }
 
@@ -37,13 +41,14 @@ export function detectLayout(session: ort.InferenceSession, config: ModelConfig,
   const pastKeyNames = inputs.filter((n) => /^past_key_values\.\d+\.key$/.test(n));
   const numLayers = pastKeyNames.length;
   if (numLayers === 0) fail("no past_key_values inputs (a model exported without KV cache)");
-  const idx = (i: number) => i;
-  const pastValueNames = pastKeyNames.map((_, i) => `past_key_values.${idx(i)}.value`);
-  const presentKeyNames = pastKeyNames.map((_, i) => `present.${i}.key`);
-  const presentValueNames = pastKeyNames.map((_, i) => `present.${i}.value`);
+  const pastValueNames = pastKeyNames.map((_, i) => `past_key_values.${i}.value`);
+  const kvOutputs: KvOutputs = outputs.includes("present_append.0.key") ? "append" : "full";
+  const present = kvOutputs === "append" ? "present_append" : "present";
+  const presentKeyNames = pastKeyNames.map((_, i) => `${present}.${i}.key`);
+  const presentValueNames = pastKeyNames.map((_, i) => `${present}.${i}.value`);
   for (let i = 0; i < numLayers; i++) {
     if (!inputs.includes(`past_key_values.${i}.key`) || !inputs.includes(pastValueNames[i])) fail(`past_key_values.${i}.key/value missing`);
-    if (!outputs.includes(presentKeyNames[i]) || !outputs.includes(presentValueNames[i])) fail(`present.${i}.key/value missing`);
+    if (!outputs.includes(presentKeyNames[i]) || !outputs.includes(presentValueNames[i])) fail(`${present}.${i}.key/value missing`);
   }
   if (numLayers !== config.numLayers) fail(`${numLayers} layers in the graph but num_hidden_layers ${config.numLayers} in config.json`);
   const mask = meta.get("attention_mask");
@@ -62,6 +67,7 @@ export function detectLayout(session: ort.InferenceSession, config: ModelConfig,
     maskRank: maskRank as 2 | 4,
     hasPositionIds: inputs.includes("position_ids"),
     hasHiddenState: outputs.includes("last_hidden_state"),
+    kvOutputs,
     pastKeyNames,
     pastValueNames,
     presentKeyNames,

@@ -68,6 +68,17 @@ const MASKED = -1e9;
  */
 const SPEC_MARGIN = 1.05;
 
+/**
+ * Longest pause of a losing proposer, in steps. Each pause ends with a probe,
+ * and a speculator called after sitting idle for a while costs about a whole
+ * decode step (its weights are no longer in cache): at 64 steps the probes
+ * alone cost a proposer that never wins 2-3%.
+ */
+const MAX_PAUSE_STEPS = 256;
+
+/** A request that starts paused (drafting lost lately) probes within this many steps. */
+const FIRST_PROBE_AFTER = 8;
+
 /** Gather the batch cache when holes make up this share of its length. */
 const SQUEEZE_AT = 0.04;
 
@@ -416,6 +427,7 @@ export class Engine {
   }
 
   private async step(): Promise<void> {
+    const stepStart = performance.now();
     this.regroup();
     const rows = this.active;
     const R = rows.length;
@@ -425,10 +437,12 @@ export class Engine {
     const asking = rows.map((r, i) => ({ r, i })).filter(({ i }) => budgets[i] > 0);
     const drafts: (Draft | null)[] = rows.map(() => null);
     const proposeShare = rows.map(() => 0);
+    let proposeMs = 0;
     if (asking.length > 0) {
       const t0 = performance.now();
       const got = await this.proposer!.propose(asking.map(({ r, i }) => ({ requestId: r.id, tokens: r.tokens, hidden: r.hidden, maxTokens: budgets[i], paused: plan[i].paused })));
-      const ms = (performance.now() - t0) / asking.length;
+      proposeMs = performance.now() - t0;
+      const ms = proposeMs / asking.length;
       asking.forEach(({ r, i }, k) => {
         r.metrics.proposeMs += ms;
         proposeShare[i] = ms;
@@ -481,6 +495,8 @@ export class Engine {
     const t0 = performance.now();
     const out = await this.run(this.feeds(ids, pos, (mask2 ?? mask4)!, R, s, cache));
     const verifyMs = (performance.now() - t0) / R;
+    // Each row's share of the step's common work (regrouping, laying out, masks, the forward pass).
+    const sharedMs = (performance.now() - stepStart - proposeMs) / R;
     // 3. Accept, row by row.
     const V = this.config.vocabSize;
     const d = this.config.hiddenSize;
@@ -515,16 +531,22 @@ export class Engine {
         m.acceptedTokens += accepted;
         for (let k = 0; k < accepted; k++) m.acceptedPerPosition[k] = (m.acceptedPerPosition[k] ?? 0) + 1;
       }
+      m.sampleMs += performance.now() - t1;
+      this.emit(r, newTokens, logprobs);
+      // The adaptive logic compares whole steps, as the caller sees them: the
+      // JavaScript around a forward pass (masks, one argmax per verified
+      // position, streaming) is a tenth of a plain step on a small model, and
+      // leaving it out favoured drafting.
+      const rowMs = proposeShare[i] + sharedMs + (performance.now() - t1);
       if (proposeShare[i] === 0 && draftLen === 0) {
         // A plain step (paused or not): the yardstick speculation must beat.
-        this.plainStepMs = this.plainStepMs === 0 ? verifyMs : 0.9 * this.plainStepMs + 0.1 * verifyMs;
+        this.plainStepMs = ema(this.plainStepMs, rowMs);
+        this.plainOverheadMs = ema(this.plainOverheadMs, rowMs - verifyMs);
       } else if (!drafts[i]?.free && !plan[i].paused) {
         // The costly proposer was asked: even a draft cut to nothing cost its call.
         // (Free drafts, the hybrid's suffix side, are not what the adaptive logic guards.)
-        this.adapt(r, draftLen, accepted, proposeShare[i] + verifyMs, verifyMs / this.verifyCost.at(draftLen));
+        this.adapt(r, draftLen, accepted, rowMs, verifyMs / this.verifyCost.at(draftLen) + this.plainOverheadMs);
       }
-      m.sampleMs += performance.now() - t1;
-      this.emit(r, newTokens, logprobs);
     });
     this.batch = cache.advance(this.layout.kvOutputs, out.keys, out.values, flags, this.kvRoom);
   }
@@ -532,13 +554,16 @@ export class Engine {
   /** Recent time of a step without drafts, per request (ms). */
   private plainStepMs = 0;
 
+  /** The part of plainStepMs outside the forward pass (ms). */
+  private plainOverheadMs = 0;
+
   /** What drafting earned lately on this engine, over all requests (moving averages, as in adapt), and the last pause. */
   private readonly recent = { tokens: 0, ms: 0, plainMs: 0, pauseLength: 2 };
 
   /**
    * A new request starts from what drafting earned on recent requests: where
-   * it has been losing, the request starts paused as long as the last one
-   * was, instead of paying a warm-up of losing steps on every request; its
+   * it has been losing, the request starts paused, instead of paying a
+   * warm-up of losing steps on every request, and probes once early; its
    * first drafting step then weighs half of the estimate.
    */
   private startFromRecent(r: RequestState): void {
@@ -552,6 +577,9 @@ export class Engine {
     if (this.draftingLoses(r)) {
       r.pauseLength = e.pauseLength;
       this.pause(r);
+      // What lost on earlier requests may win on this one: probe it early,
+      // then pause as long as the last pause if the probe loses.
+      r.pauseSteps = Math.min(r.pauseSteps, FIRST_PROBE_AFTER);
     }
   }
 
@@ -611,7 +639,7 @@ export class Engine {
   private pause(r: RequestState): void {
     r.pauseSteps = r.pauseLength;
     this.recent.pauseLength = r.pauseLength;
-    r.pauseLength = Math.min(r.pauseLength * 2, 64);
+    r.pauseLength = Math.min(r.pauseLength * 2, MAX_PAUSE_STEPS);
     r.probing = true;
   }
 
@@ -791,6 +819,11 @@ export class Engine {
     await this.proposer?.dispose();
     await this.session.release();
   }
+}
+
+/** Moving average over about ten samples; the first sample starts it. */
+function ema(avg: number, sample: number): number {
+  return avg === 0 ? sample : 0.9 * avg + 0.1 * sample;
 }
 
 function logSoftmaxAt(logits: Float32Array, offset: number, size: number, index: number): number {

@@ -72,9 +72,13 @@ const SPEC_MARGIN = 1.05;
  * Longest pause of a losing proposer, in steps. Each pause ends with a probe,
  * and a speculator called after sitting idle for a while costs about a whole
  * decode step (its weights are no longer in cache): at 64 steps the probes
- * alone cost a proposer that never wins 2-3%.
+ * alone cost a proposer that never wins 2-3%. Longer pauses starve a
+ * proposer that wins on some requests and not on others.
  */
-const MAX_PAUSE_STEPS = 256;
+const MAX_PAUSE_STEPS = 128;
+
+/** Steps without drafting after a streak of rejected drafts. */
+const SHORT_REST_STEPS = 2;
 
 /** A request that starts paused (drafting lost lately) probes within this many steps. */
 const FIRST_PROBE_AFTER = 8;
@@ -596,8 +600,11 @@ export class Engine {
     // The first step after a pause weighs half the estimate, so one probe
     // decides whether to resume or pause longer: a useless proposer costs one
     // step per pause, not several.
-    const w = r.probing ? 0.5 : 0.2;
-    r.probing = false;
+    // A call that gave nothing to verify (no match, or a draft cut to
+    // nothing) still counts its cost, but is no probe: the next real draft is.
+    const probe = r.probing && draftLen > 0;
+    const w = probe ? 0.5 : 0.2;
+    if (probe) r.probing = false;
     r.specTokens = (1 - w) * r.specTokens + w * (accepted + 1);
     r.specMs = (1 - w) * r.specMs + w * stepMs;
     r.plainMs = (1 - w) * r.plainMs + w * plainMs;
@@ -620,8 +627,11 @@ export class Engine {
     if (accepted === 0) {
       r.budget = Math.floor(r.budget / 2);
       if (r.budget === 0) {
-        // Drafts keep failing: stop proposing for a while.
-        this.pause(r);
+        // Drafts keep failing though drafting pays on the whole (else the
+        // throughput check above would have paused it): rest a couple of
+        // steps. Not a pause: those grow, and a proposer that wins on
+        // average would end up starved by its losing streaks.
+        r.pauseSteps = SHORT_REST_STEPS;
         r.budget = 1;
       }
     } else {

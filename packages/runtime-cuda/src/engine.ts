@@ -77,6 +77,9 @@ const SPEC_MARGIN = 1.05;
  */
 const MAX_PAUSE_STEPS = 128;
 
+/** A proposer call cheaper than this share of a plain step is free when it finds nothing. */
+const CHEAP_CALL = 0.1;
+
 /** Steps without drafting after a streak of rejected drafts. */
 const SHORT_REST_STEPS = 2;
 
@@ -546,9 +549,13 @@ export class Engine {
         // A plain step (paused or not): the yardstick speculation must beat.
         this.plainStepMs = ema(this.plainStepMs, rowMs);
         this.plainOverheadMs = ema(this.plainOverheadMs, rowMs - verifyMs);
-      } else if (!drafts[i]?.free && !plan[i].paused) {
+      } else if (!drafts[i]?.free && !plan[i].paused && !(draftLen === 0 && proposeShare[i] < CHEAP_CALL * this.plainStepMs)) {
         // The costly proposer was asked: even a draft cut to nothing cost its call.
-        // (Free drafts, the hybrid's suffix side, are not what the adaptive logic guards.)
+        // (Free drafts, the hybrid's suffix side, are not what the adaptive logic
+        // guards; nor is a call that found nothing and cost next to nothing, as
+        // a suffix or n-gram lookup without a match: pausing it would save
+        // nothing, and counting it as a step that gained nothing would pause
+        // the drafts that do win.)
         this.adapt(r, draftLen, accepted, rowMs, verifyMs / this.verifyCost.at(draftLen) + this.plainOverheadMs);
       }
     });

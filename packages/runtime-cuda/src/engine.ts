@@ -545,17 +545,18 @@ export class Engine {
       // position, streaming) is a tenth of a plain step on a small model, and
       // leaving it out favoured drafting.
       const rowMs = proposeShare[i] + sharedMs + (performance.now() - t1);
+      // Steps the adaptive logic does not judge: free drafts (the hybrid's
+      // suffix side), and a call that found nothing and cost next to nothing
+      // (a suffix or n-gram lookup without a match): pausing those saves
+      // nothing, and counting them as steps that gained nothing would pause
+      // the drafts that do win. A costly call counts even if its draft was
+      // cut to nothing.
+      const freeCall = drafts[i]?.free === true || (draftLen === 0 && proposeShare[i] < CHEAP_CALL * this.plainStepMs);
       if (proposeShare[i] === 0 && draftLen === 0) {
         // A plain step (paused or not): the yardstick speculation must beat.
         this.plainStepMs = ema(this.plainStepMs, rowMs);
         this.plainOverheadMs = ema(this.plainOverheadMs, rowMs - verifyMs);
-      } else if (!drafts[i]?.free && !plan[i].paused && !(draftLen === 0 && proposeShare[i] < CHEAP_CALL * this.plainStepMs)) {
-        // The costly proposer was asked: even a draft cut to nothing cost its call.
-        // (Free drafts, the hybrid's suffix side, are not what the adaptive logic
-        // guards; nor is a call that found nothing and cost next to nothing, as
-        // a suffix or n-gram lookup without a match: pausing it would save
-        // nothing, and counting it as a step that gained nothing would pause
-        // the drafts that do win.)
+      } else if (!freeCall && !plan[i].paused) {
         this.adapt(r, draftLen, accepted, rowMs, verifyMs / this.verifyCost.at(draftLen) + this.plainOverheadMs);
       }
     });

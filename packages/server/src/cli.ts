@@ -29,6 +29,7 @@ const coalesceMs = (v: string) => {
 function engineOptions(cmd: Command): Command {
   return cmd
     .option("--model <dir>", "model folder (Hugging Face layout with onnx/model.onnx)", EMBEDDED_MODEL_DIR)
+    .option("--graph <file>", "decoder graph inside the model folder (default: onnx/model_tree.onnx if present, else onnx/model.onnx)")
     .option("--speculative-config <json>", "vLLM-style speculative config, e.g. '{\"method\": \"suffix\"}' (none: plain decoding)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("auto"))
     .option("--max-model-len <n>", "longest prompt + completion in tokens", int("--max-model-len", 2))
@@ -38,6 +39,7 @@ function engineOptions(cmd: Command): Command {
 
 interface EngineFlags {
   model: string;
+  graph?: string;
   speculativeConfig?: string;
   device: Device;
   maxModelLen?: number;
@@ -51,6 +53,7 @@ async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<Ser
 async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<ServingEngine> {
   const options: EngineOptions = {
     device: o.device,
+    graph: o.graph,
     speculativeConfig: o.speculativeConfig ?? null,
     maxModelLen: o.maxModelLen,
     maxBatchSize: o.maxBatchSize,

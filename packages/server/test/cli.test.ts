@@ -23,6 +23,14 @@ describe("glimpse CLI", () => {
     expect(err.stderr).toContain("bogus_key");
   });
 
+  it("--graph picks the model folder's Hugging Face graph, and a missing one is named", async () => {
+    const { stdout } = await run("node", [BIN, "generate", "--model", MODEL_DIR, "--graph", "onnx/model.onnx", "--max-tokens", "8", "function add(a, b) {"]);
+    expect(stdout.length).toBeGreaterThan(0);
+    const err = await run("node", [BIN, "generate", "--model", MODEL_DIR, "--graph", "onnx/nope.onnx", "x"]).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr).toContain("onnx/nope.onnx");
+  });
+
   it("serve: listens, prints a curl example, stops cleanly on SIGTERM", async () => {
     const child = spawn("node", [BIN, "serve", "--model", MODEL_DIR, "--port", "0", "--speculative-config", "{\"suffix_decoding_max_tree_depth\": 32, \"method\": \"suffix\"}"]);
     let stdout = "";

@@ -175,6 +175,18 @@ describe("bad options get clear errors", () => {
     await expect(Engine.load("/nonexistent/model")).rejects.toThrow(/model folder \/nonexistent\/model does not exist/);
   });
 
+  it("runs the tree graph by default, another graph on request, and names a missing one", async () => {
+    const byDefault = await Engine.load(MODEL_DIR);
+    expect(byDefault.modelFile).toMatch(/onnx\/model_tree\.onnx$/);
+    expect(byDefault.layout).toMatchObject({ maskRank: 4, kvOutputs: "append" });
+    await byDefault.close();
+    const hf = await Engine.load(MODEL_DIR, { graph: "onnx/model.onnx" });
+    expect(hf.layout).toMatchObject({ maskRank: 2, kvOutputs: "full" });
+    await hf.close();
+    await expect(Engine.load(MODEL_DIR, { graph: "onnx/nope.onnx" })).rejects.toThrow(/graph onnx\/nope\.onnx: missing ONNX file/);
+    await expect(Engine.load(MODEL_DIR, { graph: "" })).rejects.toThrow(GlimpseConfigError);
+  });
+
   it("says how to install CUDA when it is asked for without its binaries", () => {
     const choice = chooseProvider("auto");
     expect(choice.reason.length).toBeGreaterThan(0);

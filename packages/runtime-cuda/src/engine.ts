@@ -501,9 +501,10 @@ export class Engine {
     });
     const t0 = performance.now();
     const out = await this.run(this.feeds(ids, pos, (mask2 ?? mask4)!, R, s, cache));
-    const verifyMs = (performance.now() - t0) / R;
+    const ranAt = performance.now();
+    const verifyMs = (ranAt - t0) / R;
     // Each row's share of the step's common work (regrouping, laying out, masks, the forward pass).
-    const sharedMs = (performance.now() - stepStart - proposeMs) / R;
+    const sharedMs = (ranAt - stepStart - proposeMs) / R;
     // 3. Accept, row by row.
     const V = this.config.vocabSize;
     const d = this.config.hiddenSize;
@@ -563,7 +564,7 @@ export class Engine {
     this.batch = cache.advance(this.layout.kvOutputs, out.keys, out.values, flags, this.kvRoom);
   }
 
-  /** Recent time of a step without drafts, per request (ms). */
+  /** Recent time of a whole step without drafts (forward pass and the JavaScript around it), per request (ms). */
   private plainStepMs = 0;
 
   /** The part of plainStepMs outside the forward pass (ms). */

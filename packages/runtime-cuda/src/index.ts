@@ -2,17 +2,21 @@
 
 export { Engine, findModelFile, type EngineOptions } from "./engine.js";
 export { RemoteEngine } from "./worker/remote-engine.js";
+export type { InferenceEngine, GenerationStream } from "./inference-engine.js";
 export type { GenerateOptions, GenerationChunk, GenerationResult, FinishReason } from "./scheduler/request.js";
-export { GlimpseConfigError, ModelLoadError, GenerationAbortedError } from "./errors.js";
-export { type SpecMetrics, meanAcceptanceLength, emptyMetrics } from "./metrics.js";
+export { GlimpseConfigError, ModelLoadError, GenerationAbortedError, type ErrorData } from "./errors.js";
+export {
+  type SpecMetrics, type SpecDecodingStats, MetricsAggregator, meanAcceptanceLength, meanTokensPerStep, emptyMetrics,
+} from "./metrics.js";
 export { chooseProvider, CUDA_INSTALL_COMMAND, DEVICES, type Device, type ProviderChoice } from "./model/session.js";
 export { TextTokenizer, type ChatMessage } from "./model/tokenizer.js";
 export { readModelConfig, type ModelConfig } from "./model/model-config.js";
 export {
   parseSpeculativeConfig, METHODS, SuffixProposer, NgramProposer, ArcticProposer, HybridProposer,
-  type SpeculativeConfig, type SpeculativeConfigInput, type Proposer, type Draft,
+  type SpeculativeConfig, type SpeculativeConfigInput, type Proposer, type Proposal, type SuffixDocuments, type SuffixState,
 } from "./proposers/index.js";
-export type { SuffixState } from "./proposers/suffix.js";
 export { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
+export { RejectionSampler, type SamplingRequest, type Verdict } from "./sampling/rejection-sampler.js";
+export { AdaptivePolicy, type DraftPlan, type PolicyOptions } from "./adaptive/policy.js";
 export { probabilities, sample, argmax, type SamplingParams } from "./sampling/distribution.js";
 export { Rng, uniformAt } from "./sampling/rng.js";

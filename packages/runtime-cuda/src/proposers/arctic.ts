@@ -9,7 +9,7 @@ import { z } from "zod";
 import { GlimpseConfigError, ModelLoadError } from "../errors.js";
 import { createSession, type ProviderChoice, type SessionOptions } from "../model/session.js";
 import type { ModelConfig } from "../model/model-config.js";
-import type { Draft, ProposeInput, Proposer } from "./proposer.js";
+import type { Proposal, ProposeInput, Proposer } from "./proposer.js";
 
 const speculatorConfig = z.looseObject({
   method: z.enum(["mlp", "lstm"]).optional(),
@@ -33,10 +33,10 @@ export class ArcticProposer implements Proposer {
     readonly info: SpeculatorInfo,
     private readonly session: ort.InferenceSession,
     private readonly hiddenSize: number,
-    private readonly maxTokens: number,
+    readonly maxTokens: number,
   ) {}
 
-  static async load(dir: string, model: ModelConfig, hasHidden: boolean, numTokens: number | undefined, provider: ProviderChoice, opts: SessionOptions): Promise<ArcticProposer> {
+  static async load(dir: string, model: ModelConfig, numTokens: number | undefined, provider: ProviderChoice, opts: SessionOptions): Promise<ArcticProposer> {
     const configPath = join(dir, "config.json");
     if (!existsSync(configPath)) throw new ModelLoadError(`speculator folder ${dir} has no config.json`);
     const parsed = speculatorConfig.safeParse(JSON.parse(readFileSync(configPath, "utf8")));
@@ -50,9 +50,6 @@ export class ArcticProposer implements Proposer {
         "speculative_config.model",
         `speculator ${dir} is incompatible with the model: it expects hidden size ${c.hidden_size} and vocabulary ${c.vocab_size}, the model has ${model.hiddenSize} and ${model.vocabSize}`,
       );
-    }
-    if (!hasHidden) {
-      throw new GlimpseConfigError("speculative_config.method", "the arctic speculator needs a model graph with a last_hidden_state output; this model has none");
     }
     // One thread: a speculator call is a few small matmuls, too little work to
     // pay for waking a second thread (measured: 1 thread is 10-15% faster).
@@ -68,7 +65,7 @@ export class ArcticProposer implements Proposer {
   append(): void {}
   end(): void {}
 
-  async propose(inputs: ProposeInput[]): Promise<(Draft | null)[]> {
+  async propose(inputs: ProposeInput[]): Promise<(Proposal | null)[]> {
     const rows = inputs.filter((i) => i.hidden);
     if (rows.length === 0) return inputs.map(() => null);
     const hidden = new Float32Array(rows.length * this.hiddenSize);
@@ -84,7 +81,7 @@ export class ArcticProposer implements Proposer {
     const ids = out.token_ids.data as BigInt64Array;
     const probs = out.probs.data as Float32Array;
     const n = this.info.nPredict;
-    const drafts = new Map<ProposeInput, Draft>();
+    const drafts = new Map<ProposeInput, Proposal>();
     rows.forEach((r, i) => {
       const k = Math.min(this.maxTokens, r.maxTokens);
       const tokens: number[] = [];

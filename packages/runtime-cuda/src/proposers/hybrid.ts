@@ -6,7 +6,7 @@
 // speculator for a request.
 
 import type { ArcticProposer } from "./arctic.js";
-import type { Draft, ProposeInput, Proposer } from "./proposer.js";
+import type { Proposal, ProposeInput, Proposer, SuffixDocuments } from "./proposer.js";
 import type { SuffixProposer } from "./suffix.js";
 
 export class HybridProposer implements Proposer {
@@ -14,18 +14,23 @@ export class HybridProposer implements Proposer {
   readonly needsHidden = true;
   readonly draftsWhilePaused = true;
   readonly treeDrafts: boolean;
+  /** The speculator's cap: the suffix side drafts at its own full length when its draft is free. */
+  readonly maxTokens: number;
+  readonly documents: SuffixDocuments;
   /** How many drafts came from each side, for metrics. */
   readonly chosen = { suffix: 0, arctic: 0 };
 
   constructor(readonly suffix: SuffixProposer, readonly arctic: ArcticProposer) {
     this.treeDrafts = suffix.treeDrafts;
+    this.maxTokens = arctic.maxTokens;
+    this.documents = suffix;
   }
 
   begin(requestId: number, promptIds: readonly number[]): void {
     this.suffix.begin(requestId, promptIds);
   }
 
-  async propose(inputs: ProposeInput[]): Promise<(Draft | null)[]> {
+  async propose(inputs: ProposeInput[]): Promise<(Proposal | null)[]> {
     const threshold = this.arctic.info.nPredict;
     const fromSuffix = inputs.map((i) => this.suffix.proposeOne(i));
     const needModel = inputs.filter((input, k) => !input.paused && (!fromSuffix[k] || fromSuffix[k]!.score < threshold));

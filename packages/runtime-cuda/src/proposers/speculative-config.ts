@@ -6,6 +6,9 @@ import { GlimpseConfigError } from "../errors.js";
 
 export const METHODS = ["suffix", "ngram", "arctic", "mlp_speculator"] as const;
 
+/** vLLM's default draft length for prompt lookup. */
+const NGRAM_DEFAULT_TOKENS = 5;
+
 const schema = z.strictObject({
   method: z.enum(METHODS),
   model: z.string().min(1).optional(),
@@ -28,6 +31,11 @@ export type SpeculativeConfigInput = z.input<typeof schema>;
 export interface SpeculativeConfig {
   method: (typeof METHODS)[number];
   model?: string;
+  /**
+   * Most tokens per draft: given, or the method's default (suffix: the tree
+   * depth; ngram: 5). Undefined for the Arctic speculators, whose default is
+   * the speculator's own n_predict, known once it is loaded.
+   */
   numSpeculativeTokens?: number;
   suffixMaxDepth: number;
   suffixMaxSpecFactor: number;
@@ -84,11 +92,13 @@ export function parseSpeculativeConfig(input: unknown): SpeculativeConfig {
   if (lookupMin > lookupMax) {
     throw new GlimpseConfigError("speculative_config.prompt_lookup_min", `must be <= prompt_lookup_max (${lookupMax}), got ${lookupMin}`);
   }
+  const suffixMaxDepth = c.suffix_cache_max_depth ?? 64;
+  const defaultTokens = c.method === "suffix" ? suffixMaxDepth : c.method === "ngram" ? NGRAM_DEFAULT_TOKENS : undefined;
   return {
     method: c.method,
     model: c.model,
-    numSpeculativeTokens: c.num_speculative_tokens,
-    suffixMaxDepth: c.suffix_cache_max_depth ?? 64,
+    numSpeculativeTokens: c.num_speculative_tokens ?? defaultTokens,
+    suffixMaxDepth,
     suffixMaxSpecFactor: c.suffix_max_spec_factor ?? 1,
     suffixMaxSpecOffset: c.suffix_max_spec_offset ?? 0,
     suffixMinTokenProb: c.suffix_min_token_prob ?? 0.1,

@@ -2,7 +2,9 @@
 // output and over earlier responses (@glimpse/suffix-wasm).
 
 import { SuffixDecodingCache } from "@glimpse/suffix-wasm";
-import type { Draft, ProposeInput, Proposer } from "./proposer.js";
+import type { Proposal, ProposeInput, SuffixDocuments, SuffixState, SyncProposer } from "./proposer.js";
+
+export type { SuffixState } from "./proposer.js";
 
 export interface SuffixProposerOptions {
   maxTreeDepth: number;
@@ -14,24 +16,22 @@ export interface SuffixProposerOptions {
   useTreeSpec: boolean;
 }
 
-/** What the global tree holds, in a form that can be saved and restored. */
-export interface SuffixState {
-  documents: { name: string; tokens: number[] }[];
-  responses: number[][];
-}
-
-export class SuffixProposer implements Proposer {
+export class SuffixProposer implements SyncProposer, SuffixDocuments {
   readonly method = "suffix";
   readonly needsHidden = false;
   readonly treeDrafts: boolean;
+  readonly maxTokens: number;
+  /** This proposer's global tree takes documents. */
+  readonly documents: SuffixDocuments = this;
   readonly cache: SuffixDecodingCache;
   // Token copies of what the global tree holds, for saving it (oldest first).
   private readonly responses = new Map<number | string, number[]>();
-  private readonly documents = new Map<string, number[]>();
+  private readonly docTokens = new Map<string, number[]>();
   private restoredIds = 0;
 
   constructor(private readonly opts: SuffixProposerOptions) {
     this.treeDrafts = opts.useTreeSpec;
+    this.maxTokens = opts.maxSpecTokens;
     this.cache = new SuffixDecodingCache({ maxTreeDepth: opts.maxTreeDepth, maxCachedRequests: opts.maxCachedRequests });
   }
 
@@ -49,15 +49,15 @@ export class SuffixProposer implements Proposer {
     for (const key of this.responses.keys()) {
       if (this.cache.isCached(key)) break;
       this.responses.delete(key);
-      if (typeof key === "string" && key.startsWith("doc:")) this.documents.delete(key.slice(4));
+      if (typeof key === "string" && key.startsWith("doc:")) this.docTokens.delete(key.slice(4));
     }
   }
 
-  async propose(inputs: ProposeInput[]): Promise<(Draft | null)[]> {
+  async propose(inputs: ProposeInput[]): Promise<(Proposal | null)[]> {
     return inputs.map((input) => this.proposeOne(input));
   }
 
-  proposeOne(input: ProposeInput): Draft | null {
+  proposeOne(input: ProposeInput): Proposal | null {
     const d = this.cache.speculate(input.requestId, input.tokens, {
       maxSpecTokens: Math.min(this.opts.maxSpecTokens, input.maxTokens),
       maxSpecFactor: this.opts.maxSpecFactor,
@@ -92,12 +92,12 @@ export class SuffixProposer implements Proposer {
     this.cache.addActiveResponse(id, tokens as number[]);
     this.cache.stopRequest(id);
     this.responses.set(id, [...tokens]);
-    this.documents.set(name, [...tokens]);
+    this.docTokens.set(name, [...tokens]);
   }
 
   removeDocument(name: string): boolean {
     const id = `doc:${name}`;
-    this.documents.delete(name);
+    this.docTokens.delete(name);
     this.responses.delete(id);
     if (!this.cache.isCached(id)) return false;
     this.cache.evictCachedResponse(id);
@@ -105,15 +105,15 @@ export class SuffixProposer implements Proposer {
   }
 
   listDocuments(): { name: string; tokens: number }[] {
-    return [...this.documents].filter(([name]) => this.cache.isCached(`doc:${name}`)).map(([name, t]) => ({ name, tokens: t.length }));
+    return [...this.docTokens].filter(([name]) => this.cache.isCached(`doc:${name}`)).map(([name, t]) => ({ name, tokens: t.length }));
   }
 
   clearDocuments(): void {
-    for (const name of [...this.documents.keys()]) this.removeDocument(name);
+    for (const name of [...this.docTokens.keys()]) this.removeDocument(name);
   }
 
   exportState(): SuffixState {
-    const documents = this.listDocuments().map(({ name }) => ({ name, tokens: [...this.documents.get(name)!] }));
+    const documents = this.listDocuments().map(({ name }) => ({ name, tokens: [...this.docTokens.get(name)!] }));
     const responses = [...this.responses].filter(([id]) => typeof id !== "string" || !id.startsWith("doc:")).map(([, t]) => [...t]);
     return { documents, responses };
   }
@@ -129,6 +129,10 @@ export class SuffixProposer implements Proposer {
       this.cache.stopRequest(id);
     }
     for (const d of state.documents) this.addDocument(d.name, d.tokens);
+  }
+
+  memoryBytes(): number {
+    return this.cache.memoryBytes();
   }
 
   async dispose(): Promise<void> {

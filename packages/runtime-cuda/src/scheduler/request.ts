@@ -7,6 +7,9 @@ import { IncrementalDetokenizer } from "../text/incremental-detokenizer.js";
 import { StopStringMatcher } from "../text/stop-strings.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import type { BatchKvCache } from "../kv/batch-kv-cache.js";
+import type { AdaptiveState } from "../adaptive/state.js";
+import type { SamplingRequest } from "../sampling/rejection-sampler.js";
+import { ChunkQueue } from "./chunk-queue.js";
 
 export interface GenerateOptions {
   /** Text prompt (encoded with the model's tokenizer), or: */
@@ -73,68 +76,7 @@ export function samplingFrom(o: GenerateOptions): SamplingParams {
   return { temperature: t, topP, topK };
 }
 
-/**
- * Output stream of a request: chunks pushed by the engine, pulled by the
- * caller. With `coalesceMs` > 0 the caller is woken at most that often, and
- * chunks made in between are merged into one: a consumer with work per chunk
- * (an HTTP server serializing and writing events) then does it once per
- * interval instead of once per decoding step. The first chunk after a quiet
- * spell is delivered at once.
- */
-export class ChunkQueue {
-  private readonly items: GenerationChunk[] = [];
-  private wake: (() => void) | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private lastDelivery = -Infinity;
-  done = false;
-  error: unknown = null;
-
-  constructor(private readonly coalesceMs = 0) {}
-
-  push(chunk: GenerationChunk): void {
-    const last = this.items[this.items.length - 1];
-    if (this.coalesceMs > 0 && last) {
-      last.tokenIds.push(...chunk.tokenIds);
-      last.text += chunk.text;
-      if (chunk.logprobs) (last.logprobs ??= []).push(...chunk.logprobs);
-    } else {
-      this.items.push(chunk);
-    }
-    const wait = this.lastDelivery + this.coalesceMs - performance.now();
-    if (wait <= 0) this.notify();
-    else this.timer ??= setTimeout(() => this.notify(), wait);
-  }
-
-  close(error: unknown = null): void {
-    this.done = true;
-    this.error = error;
-    this.notify();
-  }
-
-  private notify(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  async *drain(): AsyncGenerator<GenerationChunk> {
-    for (;;) {
-      while (this.items.length > 0) {
-        this.lastDelivery = performance.now();
-        yield this.items.shift()!;
-      }
-      if (this.done) {
-        if (this.error) throw this.error;
-        return;
-      }
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-}
-
-export class RequestState {
+export class RequestState implements SamplingRequest {
   /** Prompt and generated tokens; the last one is not yet in the KV cache. */
   readonly tokens: number[];
   readonly output: number[] = [];
@@ -158,17 +100,6 @@ export class RequestState {
   detach: () => void = () => {};
   readonly startedAt = performance.now();
   firstTokenAt = 0;
-  // Adaptive speculation: draft budget and pause after repeated misses.
-  budget: number;
-  pauseSteps = 0;
-  pauseLength = 2;
-  // Recent tokens and milliseconds per speculative step (moving averages).
-  specTokens = 0;
-  specMs = 0;
-  plainMs = 0;
-  specSteps = 0;
-  /** The next drafting step is the first after a pause: it weighs more in the estimate. */
-  probing = false;
 
   constructor(
     readonly id: number,
@@ -179,7 +110,8 @@ export class RequestState {
     eosIds: readonly number[],
     tokenizer: TextTokenizer,
     readonly speculate: boolean,
-    maxDraft: number,
+    /** Draft budget and pauses (adaptive/). */
+    readonly adaptive: AdaptiveState,
     readonly resolve: (r: GenerationResult) => void,
     readonly reject: (e: unknown) => void,
   ) {
@@ -190,10 +122,17 @@ export class RequestState {
     this.detokenizer = new IncrementalDetokenizer(tokenizer);
     this.stopStrings = new StopStringMatcher(options.stop ?? []);
     this.stopIds = new Set([...(options.ignoreEos ? [] : eosIds), ...(options.stopTokenIds ?? [])]);
-    this.budget = maxDraft;
   }
 
   readonly promptLength: number;
+
+  get outputLength(): number {
+    return this.output.length;
+  }
+
+  get logprobs(): boolean {
+    return this.options.logprobs === true;
+  }
 
   get lastToken(): number {
     return this.tokens[this.tokens.length - 1];

@@ -4,7 +4,7 @@
 // Input index 0 is the last generated token (not yet in the KV cache);
 // index i >= 1 is draft token i - 1, whose parent input is parents[i-1] + 1.
 
-import type { Draft } from "../proposers/proposer.js";
+import type { Proposal } from "../proposers/proposer.js";
 import type { VerifyCost } from "./verify-cost.js";
 
 export interface StepLayout {
@@ -18,7 +18,7 @@ export interface StepLayout {
 }
 
 /** Keeps the first chain of a tree draft (for models that can only verify chains). */
-export function firstChain(draft: Draft): Draft {
+export function firstChain(draft: Proposal): Proposal {
   const tokens: number[] = [];
   const kept: number[] = [];
   let parent = -1;
@@ -40,7 +40,7 @@ export function firstChain(draft: Draft): Draft {
  * decoding. Drafts are best-first (probabilities non-increasing, parents
  * first), so any prefix is a valid draft.
  */
-export function cutByCost(draft: Draft, cost: VerifyCost): Draft {
+export function cutByCost(draft: Proposal, cost: VerifyCost): Proposal {
   let best = 0;
   let bestValue = 1;
   let expected = 1;
@@ -61,7 +61,7 @@ export function cutByCost(draft: Draft, cost: VerifyCost): Draft {
   };
 }
 
-export function layoutStep(lastToken: number, draft: Draft | null, maxDraft: number): StepLayout {
+export function layoutStep(lastToken: number, draft: Proposal | null, maxDraft: number): StepLayout {
   const tokens = [lastToken];
   const parent = [-1];
   const depth = [0];
@@ -80,4 +80,15 @@ export function layoutStep(lastToken: number, draft: Draft | null, maxDraft: num
     }
   }
   return { tokens, parent, depth, children };
+}
+
+/** A chain of tokens as a step layout: input j follows input j - 1 (a prompt, or a plain step of one token). */
+export function chainLayout(tokens: readonly number[]): StepLayout {
+  const n = tokens.length;
+  return {
+    tokens: [...tokens],
+    parent: Array.from({ length: n }, (_, j) => j - 1),
+    depth: Array.from({ length: n }, (_, j) => j),
+    children: Array.from({ length: n }, (_, j) => (j + 1 < n ? [j + 1] : [])),
+  };
 }

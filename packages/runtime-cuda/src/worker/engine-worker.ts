@@ -5,8 +5,9 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { Engine } from "../engine.js";
-import { GlimpseConfigError } from "../errors.js";
-import type { FromWorker, SerializedError, ToWorker, WorkerInit } from "./protocol.js";
+import { errorToData } from "../errors.js";
+import { DOCUMENT_METHODS } from "../inference-engine.js";
+import { LOAD_FAILED_EXIT_CODE, type EngineSnapshot, type FromWorker, type ToWorker, type WorkerInit } from "./protocol.js";
 
 const port = parentPort!;
 
@@ -23,21 +24,23 @@ function flush(): void {
   port.postMessage(out.length === 1 ? out[0] : out);
 }
 
-function serialize(err: unknown): SerializedError {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { name: e.name, message: e instanceof GlimpseConfigError ? e.message.slice(e.field.length + 2) : e.message, ...(e instanceof GlimpseConfigError ? { field: e.field } : {}) };
-}
-
 const init = workerData as WorkerInit;
 let engine: Engine;
 try {
   engine = await Engine.load(init.modelDir, init.options);
-  port.postMessage({ type: "ready", info: { modelDir: engine.modelDir, provider: engine.provider, speculative: engine.speculative, maxModelLen: engine.maxModelLen, hasSuffix: engine.suffix !== null } });
+  port.postMessage({
+    type: "ready",
+    info: { modelDir: engine.modelDir, provider: engine.provider, speculative: engine.speculative, maxModelLen: engine.maxModelLen, hasSuffix: engine.hasSuffix },
+  } satisfies FromWorker);
 } catch (err) {
-  port.postMessage({ type: "loadError", error: serialize(err) } satisfies FromWorker);
-  process.exit(0);
+  port.postMessage({ type: "loadError", error: errorToData(err) } satisfies FromWorker);
+  process.exit(LOAD_FAILED_EXIT_CODE);
 }
 
+const snapshot = (): EngineSnapshot => ({
+  cumulative: { ...engine.cumulative, acceptedPerPosition: [...engine.cumulative.acceptedPerPosition] },
+  suffixMemoryBytes: engine.suffixMemoryBytes(),
+});
 const running = new Map<number, AbortController>();
 
 async function stream(id: number, options: Extract<ToWorker, { type: "stream" }>["options"]): Promise<void> {
@@ -46,11 +49,21 @@ async function stream(id: number, options: Extract<ToWorker, { type: "stream" }>
   try {
     const s = engine.stream({ ...options, signal: ac.signal });
     for await (const chunk of s) post({ type: "chunk", id, chunk });
-    post({ type: "result", id, result: await s.result, suffixMemoryBytes: engine.suffixMemoryBytes() });
+    post({ type: "result", id, result: await s.result, snapshot: snapshot() });
   } catch (err) {
-    post({ type: "fail", id, error: serialize(err) });
+    post({ type: "fail", id, error: errorToData(err), snapshot: snapshot() });
   } finally {
     running.delete(id);
+  }
+}
+
+async function call(id: number, method: string, args: unknown[]): Promise<void> {
+  try {
+    if (!(DOCUMENT_METHODS as readonly string[]).includes(method)) throw new Error(`unknown engine method ${method}`);
+    const fn = engine[method as (typeof DOCUMENT_METHODS)[number]] as (...a: unknown[]) => Promise<unknown>;
+    post({ type: "reply", id, value: await fn.apply(engine, args) });
+  } catch (err) {
+    post({ type: "reply", id, error: errorToData(err) });
   }
 }
 
@@ -63,12 +76,7 @@ port.on("message", (m: ToWorker) => {
       running.get(m.id)?.abort();
       break;
     case "call":
-      try {
-        const fn = engine[m.method] as (...args: unknown[]) => unknown;
-        post({ type: "reply", id: m.id, value: fn.apply(engine, m.args) });
-      } catch (err) {
-        post({ type: "reply", id: m.id, error: serialize(err) });
-      }
+      void call(m.id, m.method, m.args);
       break;
     case "close":
       void engine.close().then(() => {

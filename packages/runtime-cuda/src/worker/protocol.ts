@@ -1,9 +1,14 @@
 // Messages between a RemoteEngine (caller's thread) and its engine worker.
+// Errors cross as data (errors.ts: kind, field, message) and are rebuilt as
+// the same classes on the other side.
 
-import type { GenerateOptions, GenerationChunk, GenerationResult } from "../scheduler/request.js";
-import type { EngineOptions } from "../engine.js";
+import type { ErrorData } from "../errors.js";
+import type { DocumentMethod } from "../inference-engine.js";
+import type { SpecMetrics } from "../metrics.js";
+import type { EngineOptions } from "../model/loader.js";
 import type { ProviderChoice } from "../model/session.js";
 import type { SpeculativeConfig } from "../proposers/index.js";
+import type { GenerateOptions, GenerationChunk, GenerationResult } from "../scheduler/request.js";
 
 export interface WorkerInit {
   modelDir: string;
@@ -18,26 +23,26 @@ export interface EngineInfo {
   hasSuffix: boolean;
 }
 
-export interface SerializedError {
-  name: string;
-  message: string;
-  field?: string;
+/** The engine's figures as of a generation's end, sent with its outcome. */
+export interface EngineSnapshot {
+  cumulative: SpecMetrics;
+  suffixMemoryBytes: number | null;
 }
 
-/** Remote methods: the engine's suffix-document API. */
-export type CallMethod = "addDocument" | "removeDocument" | "listDocuments" | "clearDocuments" | "exportSuffixState" | "importSuffixState";
+/** The worker exits with this code when the model fails to load. */
+export const LOAD_FAILED_EXIT_CODE = 3;
 
 export type ToWorker =
   | { type: "stream"; id: number; options: Omit<GenerateOptions, "signal" | "prompt"> & { promptIds: number[] } }
   | { type: "abort"; id: number }
-  | { type: "call"; id: number; method: CallMethod; args: unknown[] }
+  | { type: "call"; id: number; method: DocumentMethod; args: unknown[] }
   | { type: "close" };
 
 export type FromWorker =
   | { type: "ready"; info: EngineInfo }
-  | { type: "loadError"; error: SerializedError }
+  | { type: "loadError"; error: ErrorData }
   | { type: "chunk"; id: number; chunk: GenerationChunk }
-  | { type: "result"; id: number; result: GenerationResult; suffixMemoryBytes: number | null }
-  | { type: "fail"; id: number; error: SerializedError }
-  | { type: "reply"; id: number; value?: unknown; error?: SerializedError }
+  | { type: "result"; id: number; result: GenerationResult; snapshot: EngineSnapshot }
+  | { type: "fail"; id: number; error: ErrorData; snapshot: EngineSnapshot }
+  | { type: "reply"; id: number; value?: unknown; error?: ErrorData }
   | { type: "closed" };

@@ -5,31 +5,24 @@
 // an HTTP server's thread stops the event loop for every decoding step, and
 // all per-token server work adds to the step time. RemoteEngine keeps that
 // work apart: the engine decodes in its own thread while the caller's thread
-// serializes and writes. Options are checked here first (same checks as the
-// engine), so bad ones still throw at once; chunks, results and errors come
-// back as messages.
+// serializes and writes. Requests are checked here first by the same
+// function the engine uses (checkRequest), so bad ones still throw at once;
+// chunks, results and errors come back as messages.
 
 import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import type { EngineOptions } from "../engine.js";
-import { GenerationAbortedError, GlimpseConfigError, ModelLoadError } from "../errors.js";
+import { errorFromData, GlimpseConfigError } from "../errors.js";
+import type { DocumentMethod, GenerationStream, InferenceEngine } from "../inference-engine.js";
+import { emptyMetrics, type SpecMetrics } from "../metrics.js";
+import type { EngineOptions } from "../model/loader.js";
 import { readModelConfig, type ModelConfig } from "../model/model-config.js";
 import type { ProviderChoice } from "../model/session.js";
 import { TextTokenizer } from "../model/tokenizer.js";
-import type { SpeculativeConfig } from "../proposers/index.js";
-import type { SuffixState } from "../proposers/suffix.js";
+import type { SpeculativeConfig, SuffixState } from "../proposers/index.js";
 import { checkRequest } from "../scheduler/check-request.js";
-import { ChunkQueue, type GenerateOptions, type GenerationChunk, type GenerationResult } from "../scheduler/request.js";
-import type { CallMethod, EngineInfo, FromWorker, SerializedError, ToWorker, WorkerInit } from "./protocol.js";
-
-function deserialize(e: SerializedError): Error {
-  if (e.name === "GlimpseConfigError" && e.field !== undefined) return new GlimpseConfigError(e.field, e.message);
-  if (e.name === "ModelLoadError") return new ModelLoadError(e.message);
-  if (e.name === "AbortError") return new GenerationAbortedError();
-  const err = new Error(e.message);
-  err.name = e.name;
-  return err;
-}
+import { ChunkQueue } from "../scheduler/chunk-queue.js";
+import type { GenerateOptions, GenerationResult } from "../scheduler/request.js";
+import type { EngineInfo, EngineSnapshot, FromWorker, ToWorker, WorkerInit } from "./protocol.js";
 
 interface PendingStream {
   queue: ChunkQueue;
@@ -38,16 +31,16 @@ interface PendingStream {
   detach: () => void;
 }
 
-export class RemoteEngine {
+export class RemoteEngine implements InferenceEngine {
   readonly modelDir: string;
   readonly provider: ProviderChoice;
   readonly speculative: SpeculativeConfig | null;
   readonly maxModelLen: number;
-  private readonly hasSuffix: boolean;
+  readonly hasSuffix: boolean;
   private readonly streams = new Map<number, PendingStream>();
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private nextId = 1;
-  private lastSuffixBytes = 0;
+  private last: EngineSnapshot = { cumulative: emptyMetrics(), suffixMemoryBytes: null };
   private closing: Promise<void> | null = null;
   private closedResolve: (() => void) | null = null;
 
@@ -62,23 +55,24 @@ export class RemoteEngine {
       else this.onMessage(m);
     });
     worker.on("error", (err) => this.failAll(err));
-    worker.on("exit", () => this.failAll(new Error("the engine worker exited")));
+    worker.on("exit", (code) => this.failAll(new Error(`the engine worker exited (code ${code})`)));
   }
 
   /** Loads the model in a new worker thread (same options as Engine.load, but no custom acceptRule). */
   static async load(modelDir: string, options: EngineOptions = {}): Promise<RemoteEngine> {
     const dir = resolve(modelDir);
     if (options.acceptRule) throw new GlimpseConfigError("acceptRule", "cannot cross to a worker thread; use Engine for a custom rule");
-    const { acceptRule: _unused, ...rest } = options;
+    const { acceptRule: _local, ...rest } = options;
     const init: WorkerInit = { modelDir: dir, options: rest };
     const worker = new Worker(new URL("./engine-worker.js", import.meta.url), { workerData: init });
     const first = await new Promise<FromWorker>((res, rej) => {
       worker.once("message", (m: FromWorker | FromWorker[]) => res(Array.isArray(m) ? m[0] : m));
       worker.once("error", rej);
+      worker.once("exit", (code) => rej(new Error(`the engine worker exited (code ${code}) before loading the model`)));
     });
     if (first.type !== "ready") {
       await worker.terminate();
-      throw first.type === "loadError" ? deserialize(first.error) : new Error(`engine worker sent ${first.type} before ready`);
+      throw first.type === "loadError" ? errorFromData(first.error) : new Error(`engine worker sent ${first.type} before ready`);
     }
     // The caller's thread tokenizes and checks requests itself (cheap, and bad options throw at once).
     return new RemoteEngine(worker, first.info, TextTokenizer.fromDir(dir), readModelConfig(dir));
@@ -89,13 +83,15 @@ export class RemoteEngine {
     return this.streams.size;
   }
 
-  /** Bytes held by the suffix trees as of the last finished generation, or null without suffix decoding. */
-  suffixMemoryBytes(): number | null {
-    return this.hasSuffix ? this.lastSuffixBytes : null;
+  get cumulative(): SpecMetrics {
+    return this.last.cumulative;
   }
 
-  /** As Engine.stream: an async iterator of chunks with `.result`; bad options throw here, at once. */
-  stream(options: GenerateOptions): AsyncGenerator<GenerationChunk> & { result: Promise<GenerationResult> } {
+  suffixMemoryBytes(): number | null {
+    return this.hasSuffix ? this.last.suffixMemoryBytes ?? 0 : null;
+  }
+
+  stream(options: GenerateOptions): GenerationStream {
     if (this.closing) throw new Error("engine is closed");
     const { promptIds } = checkRequest(options, this.tokenizer, this.config, this.maxModelLen);
     const id = this.nextId++;
@@ -121,20 +117,17 @@ export class RemoteEngine {
       } finally {
         if (streams.has(id)) abort();
       }
-    })() as AsyncGenerator<GenerationChunk> & { result: Promise<GenerationResult> };
+    })() as GenerationStream;
     gen.result = result;
     return gen;
   }
 
-  /** As Engine.generate. Bad options throw at once. */
-  generate(options: GenerateOptions): Promise<GenerationResult> {
+  async generate(options: GenerateOptions): Promise<GenerationResult> {
     const s = this.stream(options);
-    return (async () => {
-      for await (const _chunk of s) {
-        // drained for the result
-      }
-      return s.result;
-    })();
+    for await (const _chunk of s) {
+      // drained for the result
+    }
+    return s.result;
   }
 
   addDocument(name: string, text: string): Promise<number> {
@@ -170,7 +163,7 @@ export class RemoteEngine {
     return this.closing;
   }
 
-  private call(method: CallMethod, args: unknown[]): Promise<unknown> {
+  private call(method: DocumentMethod, args: unknown[]): Promise<unknown> {
     if (this.closing) return Promise.reject(new Error("engine is closed"));
     const id = this.nextId++;
     return new Promise((res, rej) => {
@@ -188,31 +181,28 @@ export class RemoteEngine {
       case "chunk":
         this.streams.get(m.id)?.queue.push(m.chunk);
         break;
-      case "result": {
-        const s = this.streams.get(m.id);
-        if (m.suffixMemoryBytes !== null) this.lastSuffixBytes = m.suffixMemoryBytes;
-        if (!s) break;
-        this.streams.delete(m.id);
-        s.detach();
-        s.queue.close();
-        s.resolve(m.result);
-        break;
-      }
+      case "result":
       case "fail": {
+        this.last = m.snapshot;
         const s = this.streams.get(m.id);
         if (!s) break;
         this.streams.delete(m.id);
         s.detach();
-        const err = deserialize(m.error);
-        s.queue.close(err);
-        s.reject(err);
+        if (m.type === "result") {
+          s.queue.close();
+          s.resolve(m.result);
+        } else {
+          const err = errorFromData(m.error);
+          s.queue.close(err);
+          s.reject(err);
+        }
         break;
       }
       case "reply": {
         const c = this.calls.get(m.id);
         if (!c) break;
         this.calls.delete(m.id);
-        if (m.error) c.reject(deserialize(m.error));
+        if (m.error) c.reject(errorFromData(m.error));
         else c.resolve(m.value);
         break;
       }

@@ -1,0 +1,120 @@
+// Loading a model folder for the engine: options checked, config and
+// tokenizer read, the decoder graph chosen and opened, its layout detected,
+// the proposer built.
+
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { GlimpseConfigError, ModelLoadError } from "../errors.js";
+import { createProposer, parseSpeculativeConfig, type Proposer, type SpeculativeConfig, type SpeculativeConfigInput } from "../proposers/index.js";
+import type { AcceptRule } from "../sampling/acceptance.js";
+import { VerifyCost } from "../verify/verify-cost.js";
+import { ForwardPass } from "./forward.js";
+import { detectLayout } from "./layout.js";
+import { readModelConfig, type ModelConfig } from "./model-config.js";
+import { chooseProvider, createSession, type Device, type ProviderChoice } from "./session.js";
+import { TextTokenizer } from "./tokenizer.js";
+
+export interface EngineOptions {
+  device?: Device;
+  /**
+   * The decoder graph, relative to the model folder (or absolute). Default:
+   * the tree graph (onnx/model_tree.onnx) when the folder has one, since a
+   * 4-D mask verifies plain steps, chains and trees alike; else
+   * onnx/model.onnx, model.onnx or the first onnx/model*.onnx.
+   */
+  graph?: string;
+  /** Threads per operator (default: cores - 1, at most 4; see defaultIntraOpThreads). */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** vLLM-style speculative config (object or JSON string); none decodes plainly. */
+  speculativeConfig?: SpeculativeConfigInput | string | null;
+  /** Most requests decoded together in one forward pass (default 8). */
+  maxBatchSize?: number;
+  /** Longest prompt + output (default: the model's max_position_embeddings). */
+  maxModelLen?: number;
+  /** Shrink or pause drafts that keep failing (default true). */
+  adaptive?: boolean;
+  /** Acceptance rule for sampled requests (tests swap it to prove they catch a wrong one). */
+  acceptRule?: AcceptRule;
+  /**
+   * Cost of verifying k draft tokens relative to a plain step: a table
+   * (entry k for k tokens; normalized by entry 0) or a slope (1 + slope * k).
+   * Drafts are cut where their expected gain no longer pays for it. Measured
+   * on the model at load when speculation is on (about 0.3 s) unless given;
+   * 0 verifies every drafted token.
+   */
+  verifyCost?: number | readonly number[];
+}
+
+export interface LoadedModel {
+  dir: string;
+  /** The decoder graph file. */
+  file: string;
+  config: ModelConfig;
+  tokenizer: TextTokenizer;
+  provider: ProviderChoice;
+  forward: ForwardPass;
+  speculative: SpeculativeConfig | null;
+  proposer: Proposer | null;
+  maxBatchSize: number;
+  maxModelLen: number;
+  /** Given in the options, else null (to be measured). */
+  verifyCost: VerifyCost | null;
+}
+
+export async function loadModel(modelDir: string, options: EngineOptions): Promise<LoadedModel> {
+  const dir = resolve(modelDir);
+  if (!existsSync(dir)) throw new ModelLoadError(`model folder ${dir} does not exist`);
+  const config = readModelConfig(dir);
+  const tokenizer = TextTokenizer.fromDir(dir);
+  const speculative = options.speculativeConfig == null ? null : parseSpeculativeConfig(options.speculativeConfig);
+  const maxBatchSize = options.maxBatchSize ?? 8;
+  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 256) {
+    throw new GlimpseConfigError("maxBatchSize", `must be an integer in [1, 256], got ${maxBatchSize}`);
+  }
+  const maxModelLen = options.maxModelLen ?? config.maxPositions;
+  if (!Number.isInteger(maxModelLen) || maxModelLen < 2 || maxModelLen > config.maxPositions) {
+    throw new GlimpseConfigError("maxModelLen", `must be an integer in [2, ${config.maxPositions}] (max_position_embeddings), got ${maxModelLen}`);
+  }
+  const verifyCost = options.verifyCost === undefined ? null : parseVerifyCost(options.verifyCost);
+  const provider = chooseProvider(options.device ?? "auto");
+  const sessionOptions = { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads };
+  const file = options.graph !== undefined ? chosenGraph(dir, options.graph) : findModelFile(dir, true) ?? findModelFile(dir, false);
+  if (!file) throw new ModelLoadError(`model folder ${dir} has no onnx/model.onnx (nor model.onnx, nor onnx/model*.onnx)`);
+  const session = await createSession(file, provider, sessionOptions);
+  const layout = detectLayout(session, config, file);
+  const proposer = speculative
+    ? await createProposer(speculative, { modelDir: dir, model: config, hasHidden: layout.hasHiddenState, provider, session: sessionOptions })
+    : null;
+  const forward = new ForwardPass(session, layout);
+  return { dir, file, config, tokenizer, provider, forward, speculative, proposer, maxBatchSize, maxModelLen, verifyCost };
+}
+
+/** Finds a decoder graph: the tree graph (onnx/model_tree.onnx, model_tree.onnx), or onnx/model.onnx, model.onnx, onnx/model*.onnx. */
+export function findModelFile(dir: string, tree: boolean): string | null {
+  const name = tree ? "model_tree.onnx" : "model.onnx";
+  for (const p of [join(dir, "onnx", name), join(dir, name)]) if (existsSync(p)) return p;
+  if (tree) return null;
+  const onnxDir = join(dir, "onnx");
+  if (!existsSync(onnxDir)) return null;
+  const candidates = readdirSync(onnxDir).filter((f) => /^model.*\.onnx$/.test(f) && !f.includes("tree")).sort();
+  return candidates.length > 0 ? join(onnxDir, candidates[0]) : null;
+}
+
+function chosenGraph(dir: string, graph: string): string {
+  if (typeof graph !== "string" || graph.length === 0) throw new GlimpseConfigError("graph", `must be an ONNX file path relative to the model folder, got ${JSON.stringify(graph)}`);
+  const file = resolve(dir, graph);
+  if (!existsSync(file)) throw new ModelLoadError(`graph ${graph}: missing ONNX file ${file}`);
+  return file;
+}
+
+function parseVerifyCost(value: number | readonly number[]): VerifyCost {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value) || value < 0) throw new GlimpseConfigError("verifyCost", `a slope must be a finite number >= 0, got ${value}`);
+    return VerifyCost.linear(value);
+  }
+  if (!Array.isArray(value) || value.length < 2 || !value.every((x) => typeof x === "number" && Number.isFinite(x) && x > 0)) {
+    throw new GlimpseConfigError("verifyCost", `must be a slope >= 0 or an array of at least 2 positive costs (entry k: k draft tokens), got ${JSON.stringify(value)}`);
+  }
+  return VerifyCost.fromTimings(value);
+}

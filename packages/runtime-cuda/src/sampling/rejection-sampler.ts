@@ -1,0 +1,78 @@
+// Verifying a step's drafts against the target's logits: from input 0 down
+// the draft tree, each position either keeps one of its draft children (the
+// walk goes on from it) or ends the walk with the target's own token. Greedy
+// requests keep a child equal to the argmax; sampled ones follow the
+// acceptance rule (acceptance.ts), which keeps the output distributed
+// exactly as plain sampling.
+
+import type { StepLayout } from "../verify/draft-layout.js";
+import type { AcceptRule } from "./acceptance.js";
+import { argmax, isGreedy, probabilities, type SamplingParams } from "./distribution.js";
+import { uniformAt } from "./rng.js";
+
+/** What the sampler needs of a request. */
+export interface SamplingRequest {
+  sampling: SamplingParams;
+  seed: number;
+  /** Tokens generated so far: the output position of the step's first token. */
+  outputLength: number;
+  /** Whether to compute each token's log-probability. */
+  logprobs: boolean;
+}
+
+export interface Verdict {
+  /** Tokens to emit: the accepted draft tokens, then the target's own. */
+  tokens: number[];
+  /** Their log-probabilities under the target (0 unless asked for). */
+  logprobs: number[];
+  /** Per input of the layout: 1 for input 0 and each accepted draft token (their K/V stay in the cache). */
+  keep: Uint8Array;
+  /** Input index whose logits produced the last token (its hidden state feeds the speculator). */
+  last: number;
+}
+
+export class RejectionSampler {
+  constructor(private readonly vocabSize: number, private readonly rule: AcceptRule) {}
+
+  /**
+   * Walks one row's layout. `logits` holds `vocabSize` values per input of the
+   * row from `offset` on (input j at offset + j * vocabSize).
+   */
+  verify(r: SamplingRequest, layout: StepLayout, logits: Float32Array, offset: number): Verdict {
+    const V = this.vocabSize;
+    const keep = new Uint8Array(layout.tokens.length);
+    keep[0] = 1;
+    const tokens: number[] = [];
+    const logprobs: number[] = [];
+    let at = 0;
+    for (;;) {
+      const kids = layout.children[at];
+      const candidates = kids.map((c) => layout.tokens[c]);
+      const pick = this.pick(r, logits, offset + at * V, candidates, r.outputLength + tokens.length);
+      tokens.push(pick.token);
+      logprobs.push(r.logprobs ? logSoftmaxAt(logits, offset + at * V, V, pick.token) : 0);
+      if (pick.accepted < 0) break;
+      at = kids[pick.accepted];
+      keep[at] = 1;
+    }
+    return { tokens, logprobs, keep, last: at };
+  }
+
+  /** The target's token at one position, and which candidate it keeps (-1: none). `position` seeds the uniform draw. */
+  pick(r: SamplingRequest, logits: Float32Array, offset: number, candidates: readonly number[], position: number): { token: number; accepted: number } {
+    if (isGreedy(r.sampling)) {
+      const token = argmax(logits, offset, this.vocabSize);
+      return { token, accepted: candidates.indexOf(token) };
+    }
+    // One uniform number per output position: the same seed gives the same tokens with or without drafts.
+    return this.rule(probabilities(logits, offset, this.vocabSize, r.sampling), candidates, uniformAt(r.seed, position));
+  }
+}
+
+export function logSoftmaxAt(logits: Float32Array, offset: number, size: number, index: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < size; i++) max = Math.max(max, logits[offset + i]);
+  let sum = 0;
+  for (let i = 0; i < size; i++) sum += Math.exp(logits[offset + i] - max);
+  return logits[offset + index] - max - Math.log(sum);
+}

@@ -1,0 +1,98 @@
+// Scheduling between steps: requests wait until the batch has room, are
+// prefilled one at a time and join the active batch; the batch KV cache is
+// regrouped when its members change. Requests leave when they finish or
+// are aborted, between steps.
+
+import { BatchKvCache, type KvShape } from "../kv/batch-kv-cache.js";
+import type { RequestState } from "./request.js";
+
+/** Gather the batch cache when holes make up this share of its length. */
+const SQUEEZE_AT = 0.04;
+
+export class Scheduler {
+  private readonly waiting: RequestState[] = [];
+  private active: RequestState[] = [];
+  /** The active rows' KV cache, row i belonging to `members[i]`. */
+  private batch: BatchKvCache;
+  private members: RequestState[] = [];
+
+  constructor(private readonly kvShape: KvShape, private readonly kvRoom: number, readonly maxBatchSize: number) {
+    this.batch = BatchKvCache.empty(kvShape, 0);
+  }
+
+  /** Requests admitted or running. */
+  get size(): number {
+    return this.active.length + this.waiting.length;
+  }
+
+  enqueue(r: RequestState): void {
+    this.waiting.push(r);
+  }
+
+  /** The next waiting request, while the batch has room for it. */
+  nextToAdmit(): RequestState | null {
+    while (this.waiting.length > 0 && this.active.length < this.maxBatchSize) {
+      const r = this.waiting.shift()!;
+      if (!r.finishReason) return r;
+    }
+    return null;
+  }
+
+  /** A prefilled request joins the batch at the next regroup. */
+  activate(r: RequestState): void {
+    if (!r.finishReason) this.active.push(r);
+  }
+
+  /** Drops a request that is waiting or running; a step in flight keeps its own row list. */
+  remove(r: RequestState): void {
+    const w = this.waiting.indexOf(r);
+    if (w >= 0) this.waiting.splice(w, 1);
+    this.active = this.active.filter((x) => x !== r);
+  }
+
+  /** Drops finished requests from the batch; returns whether any request is running. */
+  prune(): boolean {
+    this.active = this.active.filter((r) => !r.finishReason);
+    return this.active.length > 0;
+  }
+
+  /** Removes and returns every request, waiting or running (the loop failed, or the engine closes). */
+  takeAll(): RequestState[] {
+    const all = [...this.active, ...this.waiting];
+    this.active = [];
+    this.waiting.length = 0;
+    return all;
+  }
+
+  /** After the loop stops: members that finished release their rows at the next regroup. */
+  settle(): void {
+    this.members = this.members.filter((r) => !r.finishReason);
+  }
+
+  /**
+   * The rows of the next step, with the batch cache holding them in order.
+   * Every step pays for every cached position (attention, and a full-KV
+   * graph's present = concat(past, new) copy), so holes left by rejected
+   * drafts are squeezed out once they make up a few percent of the length:
+   * one copy then saves a little on each of the following steps.
+   */
+  regroup(): { rows: RequestState[]; cache: BatchKvCache } {
+    const rows = this.active;
+    const same = this.members.length === rows.length && rows.every((r, i) => this.members[i] === r);
+    if (!same || this.batch.squeezableRatio() >= SQUEEZE_AT) {
+      const sources = rows.map((r) => (r.prefillCache ? { cache: r.prefillCache, row: 0 } : { cache: this.batch, row: r.row }));
+      this.batch = BatchKvCache.gather(this.kvShape, sources, this.kvRoom);
+      rows.forEach((r, i) => {
+        r.row = i;
+        r.prefillCache = null;
+      });
+      this.members = [...rows];
+    }
+    return { rows, cache: this.batch };
+  }
+
+  /** The batch cache after a step. */
+  update(cache: BatchKvCache): void {
+    this.batch = cache;
+  }
+}

@@ -1,5 +1,6 @@
 // RemoteEngine: the engine in a worker thread. Imported from dist/, because
 // the worker runs the built JavaScript (turbo builds before it tests).
+import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine, GenerationAbortedError, GlimpseConfigError, ModelLoadError, RemoteEngine } from "../dist/index.js";
 import { MODEL_DIR } from "./model-dir.js";
@@ -63,6 +64,29 @@ describe("RemoteEngine", () => {
 
   it("fails to load a missing folder with the engine's error", async () => {
     await expect(RemoteEngine.load("/nonexistent/model")).rejects.toThrow(ModelLoadError);
+  });
+
+  it("rebuilds errors from the worker as the same classes, field and reason intact", async () => {
+    const err = await remote.addDocument("", "x").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GlimpseConfigError);
+    expect((err as GlimpseConfigError).field).toBe("name");
+    expect((err as GlimpseConfigError).reason).toBe("must be a non-empty string of at most 256 characters");
+    expect((err as Error).message).toBe("name: must be a non-empty string of at most 256 characters");
+  });
+
+  it("reports the worker engine's speculation totals with each result", async () => {
+    const before = remote.cumulative.steps;
+    const r = await remote.generate({ prompt: "const a = 1;", maxTokens: 16 });
+    expect(remote.cumulative.steps).toBe(before + r.metrics.steps);
+  });
+
+  it("the worker exits non-zero when the model fails to load", async () => {
+    const worker = new Worker(new URL("../dist/worker/engine-worker.js", import.meta.url), { workerData: { modelDir: "/nonexistent/model", options: {} } });
+    const messages: unknown[] = [];
+    worker.on("message", (m) => messages.push(m));
+    const code = await new Promise<number>((res) => worker.once("exit", res));
+    expect(code).not.toBe(0);
+    expect(messages).toEqual([{ type: "loadError", error: { kind: "model", message: expect.stringMatching(/does not exist/) } }]);
   });
 });
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { simulate } from "@glimpse/suffix-wasm";
 import { Engine } from "../dist/index.js";
-import { DEFAULT_MODEL, median } from "./common.mjs";
+import { DEFAULT_MODEL } from "./common.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const { values } = parseArgs({

@@ -268,7 +268,7 @@ export class Engine implements InferenceEngine {
   private async propose(rows: RequestState[], plans: DraftPlan[], timer: StepTimer): Promise<{ drafts: (Proposal | null)[]; proposeMs: number[] }> {
     const drafts: (Proposal | null)[] = rows.map(() => null);
     const proposeMs = rows.map(() => 0);
-    const asking = rows.flatMap((r, i) => (plans[i].tokens > 0 ? [i] : []));
+    const asking = rows.flatMap((_r, i) => (plans[i].tokens > 0 ? [i] : []));
     if (asking.length === 0) return { drafts, proposeMs };
     const got = await timer.propose(() => this.proposer!.propose(asking.map((i) => {
       const r = rows[i];

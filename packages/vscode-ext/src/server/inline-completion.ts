@@ -299,7 +299,7 @@ class Flight {
  * tokens" (HTTP 400): the fraction of the window that fits, with room for the
  * completion and a margin. Undefined for any other error.
  */
-export function tooLongRatio(err: unknown, maxTokens: number): number | undefined {
+function tooLongRatio(err: unknown, maxTokens: number): number | undefined {
   if (!(err instanceof GlimpseError) || err.status !== 400) return undefined;
   const m = /prompt is (\d+) tokens, but this model allows at most (\d+) tokens/.exec(err.message);
   if (!m) return undefined;

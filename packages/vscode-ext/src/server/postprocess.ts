@@ -4,7 +4,7 @@
 import { indentOf, type ContextWindow } from "./context-window.js";
 import { stopJson } from "./json-stopping.js";
 
-export const JSON_LANGUAGES = new Set(["json", "jsonc", "jsonl"]);
+const JSON_LANGUAGES = new Set(["json", "jsonc", "jsonl"]);
 
 /** Stop strings sent to the server (it stops early; the cut here is exact). */
 export function stopsFor(ctx: ContextWindow, languageId: string): string[] {
@@ -29,7 +29,7 @@ export function postprocess(raw: string, ctx: ContextWindow, languageId: string)
  * cursor with the whole line, repeating what is already typed
  * (`"test": ` -> `"test": "vitest run"`). Drop the repeated part.
  */
-export function stripRetypedLine(text: string, linePrefix: string): string {
+function stripRetypedLine(text: string, linePrefix: string): string {
   const typed = linePrefix.trimStart();
   if (!typed) return text;
   const lead = /^[ \t]*/.exec(text)![0];
@@ -80,7 +80,7 @@ function limitBlock(text: string, ctx: ContextWindow): string {
  * end where it overlaps the start of the text after the cursor (`foo(|)` with
  * "a, b)" becomes "a, b": the ")" is already there).
  */
-export function dropSuffixOverlap(text: string, ctx: ContextWindow): string {
+function dropSuffixOverlap(text: string, ctx: ContextWindow): string {
   const suffixStart = ctx.suffix.trimStart();
   const t = text.trim();
   if (t && suffixStart.startsWith(t)) return "";

@@ -7,7 +7,7 @@ import type { CompletionStats, ServerState, StatusParams } from "../shared/proto
 
 export type StatusSink = (p: StatusParams) => void;
 
-export function emptyStats(): CompletionStats {
+function emptyStats(): CompletionStats {
   return {
     requests: 0, cacheHits: 0, cancelled: 0, errors: 0, shown: 0, accepted: 0,
     lastLatencyMs: null, lastTokens: null, lastTokensPerSecond: null,

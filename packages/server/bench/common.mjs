@@ -53,7 +53,9 @@ export async function startServer({ model, speculativeConfig, extra = [] }) {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
     try {
       if ((await fetch(`${url}/health`)).ok) break;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     if (Date.now() > deadline) throw new Error("server did not start in 60 s");
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,7 +1,7 @@
 // The express app: routes, auth, body parsing, errors. The engine is passed
 // in, so tests and benches can serve an engine they loaded themselves.
 
-import type { ServingEngine } from "./context.js";
+import type { InferenceEngine } from "@glimpse/runtime-cuda";
 import express, { type Express } from "express";
 import pino, { type Logger } from "pino";
 import { requireApiKey } from "./auth.js";
@@ -31,7 +31,7 @@ export interface AppOptions {
   logger?: Logger;
 }
 
-export function createApp(engine: ServingEngine, options: AppOptions = {}): { app: Express; ctx: AppContext } {
+export function createApp(engine: InferenceEngine, options: AppOptions = {}): { app: Express; ctx: AppContext } {
   const log = options.logger ?? pino({ level: "silent" });
   const modelName = options.servedModelName ?? defaultModelName(engine);
   const ctx: AppContext = {
@@ -68,6 +68,6 @@ export function createApp(engine: ServingEngine, options: AppOptions = {}): { ap
   return { app, ctx };
 }
 
-function defaultModelName(engine: ServingEngine): string {
+function defaultModelName(engine: InferenceEngine): string {
   return engine.modelDir.split(/[\\/]/).filter(Boolean).pop() ?? "glimpse";
 }

@@ -3,8 +3,7 @@
 
 import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
-import type { ServingEngine } from "./context.js";
-import { DEVICES, Engine, GlimpseConfigError, RemoteEngine, ModelLoadError, meanAcceptanceLength, type Device, type EngineOptions } from "@glimpse/runtime-cuda";
+import { DEVICES, Engine, GlimpseConfigError, RemoteEngine, ModelLoadError, meanAcceptanceLength, type Device, type EngineOptions, type InferenceEngine } from "@glimpse/runtime-cuda";
 import { EMBEDDED_MODEL_DIR } from "./paths.js";
 import { serve } from "./server.js";
 
@@ -48,9 +47,7 @@ interface EngineFlags {
 }
 
 /** The engine in this thread (`generate`), or in a worker thread (`serve`: HTTP work then never waits for a decoding step). */
-async function loadEngine(o: EngineFlags, where: "here"): Promise<Engine>;
-async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<ServingEngine>;
-async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<ServingEngine> {
+async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<InferenceEngine> {
   const options: EngineOptions = {
     device: o.device,
     graph: o.graph,
@@ -69,7 +66,7 @@ async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<Ser
   }
 }
 
-export function program(): Command {
+function program(): Command {
   const prog = new Command("glimpse").description("Glimpse: lossless speculative decoding in TypeScript").showHelpAfterError();
 
   engineOptions(prog.command("serve").description("serve the model over an OpenAI-compatible HTTP API"))

@@ -1,11 +1,8 @@
 // What every route needs: the engine, the served name, admission control,
 // metrics and the logger; plus request-scoped helpers.
 
-import type { Request, Response } from "express";
-import type { Engine, RemoteEngine } from "@glimpse/runtime-cuda";
-
-/** The engine a server drives: in this thread (tests, embedding) or in a worker thread (`glimpse serve`). */
-export type ServingEngine = Engine | RemoteEngine;
+import type { Response } from "express";
+import type { InferenceEngine } from "@glimpse/runtime-cuda";
 import type { Logger } from "pino";
 import type { z } from "zod";
 import { ApiError, fromZod } from "./errors.js";
@@ -13,7 +10,8 @@ import type { Limiter } from "./limiter.js";
 import type { ServerMetrics } from "./metrics.js";
 
 export interface AppContext {
-  engine: ServingEngine;
+  /** An Engine in this thread (tests, embedding) or a RemoteEngine in a worker thread (`glimpse serve`). */
+  engine: InferenceEngine;
   modelName: string;
   limiter: Limiter;
   metrics: ServerMetrics;
@@ -51,7 +49,7 @@ export function admit(ctx: AppContext, n: number): () => void {
 }
 
 /** Aborts when the client goes away before the response is complete. */
-export function disconnectSignal(req: Request, res: Response): AbortSignal {
+export function disconnectSignal(res: Response): AbortSignal {
   const ac = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) ac.abort();

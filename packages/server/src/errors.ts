@@ -35,7 +35,7 @@ export const badRequest = (param: string | null, message: string, code: string |
   new ApiError(400, param ? `${param}: ${message}` : message, "invalid_request_error", param, code);
 
 /** `messages[0].content` from zod's path ["messages", 0, "content"]. */
-export function fieldPath(path: readonly PropertyKey[]): string {
+function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "");
 }
 

@@ -2,8 +2,7 @@
 // stops when the client goes away (the request's AbortSignal) or when a text
 // filter says the answer is complete (JSON mode).
 
-import type { ServingEngine } from "./context.js";
-import type { GenerateOptions, GenerationResult } from "@glimpse/runtime-cuda";
+import type { GenerateOptions, GenerationResult, GenerationStream, InferenceEngine } from "@glimpse/runtime-cuda";
 import type { TextFilter } from "./json-mode.js";
 
 export interface ChoiceDelta {
@@ -23,7 +22,7 @@ export interface ChoiceOutcome {
 
 export class Choice {
   private constructor(
-    private readonly stream: ReturnType<ServingEngine["stream"]>,
+    private readonly stream: GenerationStream,
     private readonly own: AbortController,
     private readonly filter: TextFilter | null,
   ) {}
@@ -32,7 +31,7 @@ export class Choice {
    * Admits the generation now, so that bad options throw (GlimpseConfigError)
    * before any response byte is sent.
    */
-  static start(engine: ServingEngine, options: GenerateOptions, signal: AbortSignal, filter: TextFilter | null = null): Choice {
+  static start(engine: InferenceEngine, options: GenerateOptions, signal: AbortSignal, filter: TextFilter | null = null): Choice {
     // Not AbortSignal.any: Node keeps composite signals that have listeners
     // (the runtime adds one) alive until they abort, which leaks every request.
     const own = new AbortController();

@@ -1,9 +1,9 @@
 // Prometheus metrics with vLLM's names, so dashboards built for vLLM's
-// spec-decode and latency panels work unchanged.
+// spec-decode and latency panels work unchanged. Speculation totals are kept
+// by one MetricsAggregator (the runtime's, as for the responses' `metrics`).
 
-import type { ServingEngine } from "./context.js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { GenerationResult } from "@glimpse/runtime-cuda";
+import { MetricsAggregator, meanAcceptanceLength, type GenerationResult, type InferenceEngine } from "@glimpse/runtime-cuda";
 
 // vLLM's buckets (seconds).
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -23,8 +23,10 @@ export class ServerMetrics {
   private readonly tpot: Histogram;
   private readonly e2e: Histogram;
   readonly httpErrors: Counter<"status">;
+  /** Speculation totals over every observed generation. */
+  private readonly spec = new MetricsAggregator();
 
-  constructor(modelName: string, engine: ServingEngine) {
+  constructor(modelName: string, engine: InferenceEngine) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ model_name: modelName });
     collectDefaultMetrics({ register: this.registry });
@@ -38,6 +40,15 @@ export class ServerMetrics {
     this.promptTokens = counter("vllm:prompt_tokens_total", "Prompt tokens processed.");
     this.generationTokens = counter("vllm:generation_tokens_total", "Tokens generated.");
     this.httpErrors = counter("glimpse:http_errors_total", "Error responses by HTTP status.", ["status"]);
+    // vLLM exports no mean acceptance length (it logs one, and documents it as a PromQL
+    // expression over the counters: 1 + rate(accepted) / rate(drafts)); hence the glimpse: prefix.
+    const spec = this.spec;
+    new Gauge({
+      name: "glimpse:spec_decode_mean_acceptance_length",
+      help: "Mean acceptance length since start, as vLLM defines it: 1 + accepted draft tokens / drafts (1 without drafts).",
+      registers,
+      collect() { this.set(meanAcceptanceLength(spec.total)); },
+    });
     new Gauge({ name: "vllm:num_requests_running", help: "Generations running or queued in the engine.", registers, collect() { this.set(engine.activeRequestCount); } });
     if (engine.suffixMemoryBytes() !== null) {
       // Walks the trees: cheap at scrape intervals, not per request (a worker-hosted engine reports it with each result).
@@ -56,6 +67,7 @@ export class ServerMetrics {
   /** Records one finished generation (one choice). */
   observe(r: GenerationResult): void {
     const m = r.metrics;
+    this.spec.add(m);
     this.drafts.inc(m.drafts);
     this.draftTokens.inc(m.draftTokens);
     this.acceptedTokens.inc(m.acceptedTokens);

@@ -1,7 +1,7 @@
 // Prompts as token ids: completion prompts (text, token ids, fill-in-the-middle)
 // and chat messages rendered with the model's chat template.
 
-import type { ServingEngine } from "./context.js";
+import type { InferenceEngine } from "@glimpse/runtime-cuda";
 import { badRequest } from "./errors.js";
 import type { ChatMessageInput } from "./schemas/chat.js";
 
@@ -15,7 +15,7 @@ export interface Prompt {
 const FIM = { prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>" } as const;
 
 /** The prompts of a completion request: one per string or token-id list. */
-export function completionPrompts(engine: ServingEngine, prompt: string | string[] | number[] | number[][], suffix: string | null | undefined): Prompt[] {
+export function completionPrompts(engine: InferenceEngine, prompt: string | string[] | number[] | number[][], suffix: string | null | undefined): Prompt[] {
   const list: (string | number[])[] =
     typeof prompt === "string" ? [prompt]
     : prompt.length > 0 && typeof prompt[0] === "number" ? [prompt as number[]]
@@ -33,7 +33,7 @@ export function completionPrompts(engine: ServingEngine, prompt: string | string
 }
 
 /** `<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`, with the markers as single special tokens. */
-function fillInTheMiddle(engine: ServingEngine, prefix: string, suffix: string): Prompt {
+function fillInTheMiddle(engine: InferenceEngine, prefix: string, suffix: string): Prompt {
   const t = engine.tokenizer;
   const [p, s, m] = [t.tokenId(FIM.prefix), t.tokenId(FIM.suffix), t.tokenId(FIM.middle)];
   if (p === undefined || s === undefined || m === undefined) {
@@ -43,7 +43,7 @@ function fillInTheMiddle(engine: ServingEngine, prefix: string, suffix: string):
 }
 
 /** Renders messages with the model's chat template; text parts are joined. */
-export function chatPrompt(engine: ServingEngine, messages: ChatMessageInput[]): Prompt {
+export function chatPrompt(engine: InferenceEngine, messages: ChatMessageInput[]): Prompt {
   const flat = messages.map((m) => ({
     role: m.role,
     content: typeof m.content === "string" ? m.content : m.content.map((part) => part.text).join(""),
@@ -53,7 +53,7 @@ export function chatPrompt(engine: ServingEngine, messages: ChatMessageInput[]):
 }
 
 /** The prompt must leave room for at least one generated token. */
-export function checkPromptLength(engine: ServingEngine, prompt: Prompt, field: string): void {
+export function checkPromptLength(engine: InferenceEngine, prompt: Prompt, field: string): void {
   if (prompt.ids.length >= engine.maxModelLen) {
     throw badRequest(
       field,

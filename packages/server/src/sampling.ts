@@ -15,7 +15,7 @@ interface SamplingFields {
   speculative?: boolean;
 }
 
-export const DEFAULT_TEMPERATURE = 1;
+const DEFAULT_TEMPERATURE = 1;
 
 export function samplingOptions(r: SamplingFields, maxTokens: number, logprobs: boolean): GenerateOptions & { seed?: number } {
   return {

@@ -1,10 +1,9 @@
 // Listening, graceful shutdown, and the persisted suffix cache.
 
-import type { ServingEngine } from "./context.js";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { SuffixState } from "@glimpse/runtime-cuda";
+import type { InferenceEngine, SuffixState } from "@glimpse/runtime-cuda";
 import { createApp, type AppOptions } from "./app.js";
 import type { AppContext } from "./context.js";
 
@@ -25,7 +24,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function serve(engine: ServingEngine, options: ServeOptions = {}): Promise<RunningServer> {
+export async function serve(engine: InferenceEngine, options: ServeOptions = {}): Promise<RunningServer> {
   const cacheFile = options.suffixCacheFile;
   if (cacheFile) await loadSuffixCache(engine, cacheFile);
   const { app, ctx } = createApp(engine, options);
@@ -55,7 +54,7 @@ export async function serve(engine: ServingEngine, options: ServeOptions = {}): 
   return { url, server, ctx, close };
 }
 
-async function loadSuffixCache(engine: ServingEngine, file: string): Promise<void> {
+async function loadSuffixCache(engine: InferenceEngine, file: string): Promise<void> {
   if (engine.suffixMemoryBytes() === null) throw new Error("--suffix-cache-file needs suffix decoding: method \"suffix\", or \"arctic\" with enable_suffix_decoding");
   if (!existsSync(file)) return;
   let state: SuffixState;
@@ -70,7 +69,7 @@ async function loadSuffixCache(engine: ServingEngine, file: string): Promise<voi
   await engine.importSuffixState(state);
 }
 
-async function saveSuffixCache(engine: ServingEngine, file: string, ctx: AppContext): Promise<void> {
+async function saveSuffixCache(engine: InferenceEngine, file: string, ctx: AppContext): Promise<void> {
   // Write then rename: a crash mid-write leaves the previous file intact.
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(await engine.exportSuffixState()));

@@ -1,47 +1,30 @@
 // Per-response speculative decoding statistics, in vLLM's field names,
-// summed over the response's choices.
+// summed over the response's choices. The runtime's MetricsAggregator does
+// the sums and ratios, as it does for the Prometheus exporter (metrics.ts).
 
+import { MetricsAggregator, type GenerationResult, type SpecDecodingStats } from "@glimpse/runtime-cuda";
 import type { ChoiceOutcome } from "./generation.js";
 
-export interface SpeculativeStats {
-  num_drafts: number;
-  num_draft_tokens: number;
-  num_accepted_tokens: number;
-  num_accepted_tokens_per_pos: number[];
-  /** Accepted / proposed draft tokens. */
-  draft_acceptance_rate: number;
-  /** Tokens per verification step (1 + accepted per step). */
-  mean_acceptance_length: number;
-}
-
 export interface ResponseMetrics {
-  speculative_decoding: SpeculativeStats;
+  /**
+   * vLLM's names; `mean_acceptance_length` is vLLM's 1 + accepted / drafts (1 without drafts),
+   * `mean_tokens_per_step` is (steps + accepted) / steps.
+   */
+  speculative_decoding: SpecDecodingStats;
   time_to_first_token_ms: number;
   tokens_per_second: number;
 }
 
 export function responseMetrics(outcomes: ChoiceOutcome[]): ResponseMetrics {
-  const s: SpeculativeStats = {
-    num_drafts: 0, num_draft_tokens: 0, num_accepted_tokens: 0, num_accepted_tokens_per_pos: [],
-    draft_acceptance_rate: 0, mean_acceptance_length: 0,
+  const metrics: GenerationResult["metrics"][] = [];
+  for (const o of outcomes) if (o.result) metrics.push(o.result.metrics);
+  const ttft = Math.min(...metrics.map((m) => m.timeToFirstTokenMs));
+  const tps = metrics.reduce((sum, m) => sum + m.tokensPerSecond, 0);
+  return {
+    speculative_decoding: MetricsAggregator.of(metrics).stats(),
+    time_to_first_token_ms: Number.isFinite(ttft) ? round(ttft) : 0,
+    tokens_per_second: round(tps),
   };
-  let steps = 0;
-  let ttft = Infinity;
-  let tps = 0;
-  for (const o of outcomes) {
-    const m = o.result?.metrics;
-    if (!m) continue;
-    s.num_drafts += m.drafts;
-    s.num_draft_tokens += m.draftTokens;
-    s.num_accepted_tokens += m.acceptedTokens;
-    m.acceptedPerPosition.forEach((n, i) => (s.num_accepted_tokens_per_pos[i] = (s.num_accepted_tokens_per_pos[i] ?? 0) + n));
-    steps += m.steps;
-    ttft = Math.min(ttft, m.timeToFirstTokenMs);
-    tps += m.tokensPerSecond;
-  }
-  s.draft_acceptance_rate = s.num_draft_tokens > 0 ? round(s.num_accepted_tokens / s.num_draft_tokens) : 0;
-  s.mean_acceptance_length = steps > 0 ? round((steps + s.num_accepted_tokens) / steps) : 0;
-  return { speculative_decoding: s, time_to_first_token_ms: Number.isFinite(ttft) ? round(ttft) : 0, tokens_per_second: round(tps) };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

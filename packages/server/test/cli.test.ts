@@ -14,6 +14,9 @@ describe("glimpse CLI", () => {
     expect(stdout.length).toBeGreaterThan(0);
     expect(stderr).toMatch(/tokens \((stop|length)\) in \d+ ms: [\d.]+ tokens\/s/);
     expect(stderr).toMatch(/speculation: suffix; drafts \d+, draft tokens \d+, accepted \d+/);
+    // vLLM's mean acceptance length: 1 + accepted / drafts (1 without drafts).
+    const [, drafts, accepted, mal] = /drafts (\d+), draft tokens \d+, accepted (\d+) \([\d.]+%\), mean acceptance length ([\d.]+),/.exec(stderr) ?? [];
+    expect(mal).toBe((Number(drafts) > 0 ? 1 + Number(accepted) / Number(drafts) : 1).toFixed(2));
   });
 
   it("rejects an unknown speculative-config key by name", async () => {

@@ -67,7 +67,7 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<bo
 export function pickStop(text: string): { stop: string; before: string } | null {
   for (let p = 2; p + 2 <= text.length; p++) {
     const s = text.slice(p, p + 2);
-    if (/^[\x21-\x7e]{2}$/.test(s) && text.indexOf(s) === p && /^[\x09\x0a\x20-\x7e]*$/.test(text.slice(0, p))) return { stop: s, before: text.slice(0, p) };
+    if (/^[\x21-\x7e]{2}$/.test(s) && text.indexOf(s) === p && /^[\t\n\x20-\x7e]*$/.test(text.slice(0, p))) return { stop: s, before: text.slice(0, p) };
   }
   return null;
 }

@@ -1,6 +1,6 @@
 // POST /v1/chat/completions: messages through the model's chat template.
 
-import type { ServingEngine } from "../context.js";
+import type { InferenceEngine } from "@glimpse/runtime-cuda";
 import { randomUUID } from "node:crypto";
 import { Router, type Request, type Response } from "express";
 import type { BodyParser } from "../body.js";
@@ -33,7 +33,7 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
 
     const release = admit(ctx, n);
     try {
-      const signal = disconnectSignal(req, res);
+      const signal = disconnectSignal(res);
       // As vLLM: without a limit, the rest of the model's length.
       const maxTokens = r.max_completion_tokens ?? r.max_tokens ?? ctx.engine.maxModelLen - prompt.ids.length;
       const logprobs = r.logprobs === true;
@@ -79,7 +79,7 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
 }
 
 /** Chat logprobs: the chosen token's log-probability (the runtime reports no alternatives). */
-function chatLogprobs(engine: ServingEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">, top: number) {
+function chatLogprobs(engine: InferenceEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">, top: number) {
   return {
     content: d.tokenIds.map((t, i) => {
       const token = engine.tokenizer.decode([t], false);

@@ -1,6 +1,6 @@
 // POST /v1/completions: text completion, fill-in-the-middle with `suffix`.
 
-import type { ServingEngine } from "../context.js";
+import type { InferenceEngine } from "@glimpse/runtime-cuda";
 import { randomUUID } from "node:crypto";
 import { Router, type Request, type Response } from "express";
 import type { BodyParser } from "../body.js";
@@ -29,7 +29,7 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
 
     const release = admit(ctx, prompts.length * n);
     try {
-      const signal = disconnectSignal(req, res);
+      const signal = disconnectSignal(res);
       const options = samplingOptions(r, r.max_tokens ?? DEFAULT_MAX_TOKENS, r.logprobs != null);
       // Choice k answers prompt floor(k / n); seeded requests use seed + (k mod n).
       const choices = startChoices(prompts.length * n, (k) =>
@@ -72,7 +72,7 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
  * OpenAI's legacy logprobs object. The runtime reports the chosen token's
  * log-probability only, so top_logprobs lists that token alone.
  */
-function completionLogprobs(engine: ServingEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">) {
+function completionLogprobs(engine: InferenceEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">) {
   const tokens = d.tokenIds.map((t) => engine.tokenizer.decode([t], false));
   const lps = d.logprobs ?? [];
   let offset = 0;

@@ -27,5 +27,4 @@ export const chatRequest = z.strictObject({
     .nullish(),
 });
 
-export type ChatRequest = z.infer<typeof chatRequest>;
 export type ChatMessageInput = z.infer<typeof message>;

@@ -17,5 +17,3 @@ export const completionRequest = z.strictObject({
   logprobs: z.number().int().min(0).max(20).nullish(),
   best_of: z.number().int().min(1).max(16).nullish(),
 });
-
-export type CompletionRequest = z.infer<typeof completionRequest>;

@@ -116,7 +116,7 @@ export class AdaptivePolicy {
       a.pauseLength = e.pauseLength;
       this.pause(a);
       // What lost on earlier requests may win on this one: probe it early,
-      // then pause as long as the last pause if the probe loses.
+      // then pause twice as long as the last pause if the probe loses.
       a.pauseSteps = Math.min(a.pauseSteps, FIRST_PROBE_AFTER);
     }
   }
@@ -156,16 +156,19 @@ export class AdaptivePolicy {
     // A call that gave nothing to verify (no match, or a draft cut to
     // nothing) still counts its cost, but is no probe: the next real draft is.
     const probe = a.probing && draftLen > 0;
-    const w = probe ? 0.5 : 0.2;
+    // The first sample starts the averages: averaging up from zero would
+    // understate the plain step time (in ms, unlike the tokens/ms ratio) and
+    // pause a proposer that wins by less than about 1.8x at its first check.
+    const w = a.specSteps === 0 ? 1 : probe ? 0.5 : 0.2;
     if (probe) a.probing = false;
     a.specTokens = (1 - w) * a.specTokens + w * (accepted + 1);
     a.specMs = (1 - w) * a.specMs + w * stepMs;
     a.plainMs = (1 - w) * a.plainMs + w * plainMs;
     a.specSteps++;
     const e = this.recent;
-    e.tokens = 0.9 * e.tokens + 0.1 * (accepted + 1);
-    e.ms = 0.9 * e.ms + 0.1 * stepMs;
-    e.plainMs = 0.9 * e.plainMs + 0.1 * plainMs;
+    e.tokens = ema(e.tokens, accepted + 1);
+    e.ms = ema(e.ms, stepMs);
+    e.plainMs = ema(e.plainMs, plainMs);
     if (a.specSteps >= 4) {
       if (this.draftingLoses(a)) {
         this.pause(a);

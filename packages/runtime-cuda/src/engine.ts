@@ -18,11 +18,11 @@ import type { TextTokenizer } from "./model/tokenizer.js";
 import type { Proposal, Proposer, SpeculativeConfig, SuffixDocuments, SuffixState } from "./proposers/index.js";
 import { rejectionSample } from "./sampling/acceptance.js";
 import { RejectionSampler } from "./sampling/rejection-sampler.js";
-import { checkRequest } from "./scheduler/check-request.js";
+import { checkRequest, checkSuffixState } from "./scheduler/check-request.js";
 import { appendOutput, generationResult } from "./output/request-output.js";
 import { RequestState, type GenerateOptions, type GenerationResult } from "./scheduler/request.js";
 import { Scheduler } from "./scheduler/scheduler.js";
-import { cutByCost, firstChain, layoutStep, type StepLayout } from "./verify/draft-layout.js";
+import { cutAtInvalid, cutByCost, firstChain, layoutStep, type StepLayout } from "./verify/draft-layout.js";
 import { buildStepInputs, promptInputs } from "./verify/step-inputs.js";
 import { profileVerifyCost } from "./verify/verify-cost-profile.js";
 import { VerifyCost } from "./verify/verify-cost.js";
@@ -279,6 +279,7 @@ export class Engine implements InferenceEngine {
       rows[i].metrics.proposeMs += share;
       proposeMs[i] = share;
       let d = got.value[k];
+      if (d) d = cutAtInvalid(d, this.config.vocabSize);
       if (d && this.chainsOnly) d = firstChain(d);
       if (d && this.policy.enabled) d = cutByCost(d, this.policy.verifyCost);
       drafts[i] = d;
@@ -359,7 +360,9 @@ export class Engine implements InferenceEngine {
   }
 
   async importSuffixState(state: SuffixState): Promise<void> {
-    this.documents().importState(state);
+    const docs = this.documents();
+    checkSuffixState(state, this.config.vocabSize);
+    docs.importState(state);
   }
 
   /** Stops accepting work and releases the sessions (after in-flight steps end). */

@@ -6,6 +6,7 @@
 import { GlimpseConfigError } from "../errors.js";
 import type { ModelConfig } from "../model/model-config.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
+import type { SuffixState } from "../proposers/proposer.js";
 import type { SamplingParams } from "../sampling/distribution.js";
 import { samplingFrom, type GenerateOptions } from "./request.js";
 
@@ -55,4 +56,22 @@ function resolvePrompt(o: GenerateOptions, tokenizer: TextTokenizer, config: Mod
   const ids = tokenizer.encode(o.prompt);
   if (ids.length === 0) throw new GlimpseConfigError("prompt", "must contain at least one token");
   return ids;
+}
+
+/** Checks a saved suffix state before it reaches the trees: its shape, and every token id within the vocabulary. */
+export function checkSuffixState(state: SuffixState, vocabSize: number): void {
+  const ids = (field: string, tokens: unknown) => {
+    if (!Array.isArray(tokens)) throw new GlimpseConfigError(field, "must be an array of token ids");
+    tokens.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t >= vocabSize) throw new GlimpseConfigError(`${field}[${i}]`, `must be a token id in [0, ${vocabSize - 1}], got ${JSON.stringify(t)}`);
+    });
+  };
+  if (state === null || typeof state !== "object" || !Array.isArray(state.documents) || !Array.isArray(state.responses)) {
+    throw new GlimpseConfigError("suffix_state", "must be an object with arrays `documents` and `responses`");
+  }
+  state.responses.forEach((r, i) => ids(`suffix_state.responses[${i}]`, r));
+  state.documents.forEach((d, i) => {
+    if (d === null || typeof d !== "object" || typeof d.name !== "string" || d.name.length === 0) throw new GlimpseConfigError(`suffix_state.documents[${i}].name`, "must be a non-empty string");
+    ids(`suffix_state.documents[${i}].tokens`, d.tokens);
+  });
 }

@@ -61,6 +61,18 @@ export function cutByCost(draft: Proposal, cost: VerifyCost): Proposal {
   };
 }
 
+/**
+ * Cuts a draft before its first token outside the vocabulary [0, vocabSize):
+ * a bad id from a suffix tree (a corrupted saved cache, say) must not reach
+ * the forward pass, where it would fail every request of the batch. Any
+ * prefix of a draft is a valid draft.
+ */
+export function cutAtInvalid(draft: Proposal, vocabSize: number): Proposal {
+  const bad = draft.tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocabSize);
+  if (bad < 0) return draft;
+  return { ...draft, tokens: draft.tokens.slice(0, bad), parents: draft.parents.slice(0, bad), probs: draft.probs.slice(0, bad) };
+}
+
 export function layoutStep(lastToken: number, draft: Proposal | null, maxDraft: number): StepLayout {
   const tokens = [lastToken];
   const parent = [-1];

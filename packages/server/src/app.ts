@@ -42,6 +42,7 @@ export function createApp(engine: InferenceEngine, options: AppOptions = {}): { 
     log,
     streamCoalesceMs: options.streamCoalesceMs ?? 5,
     draining: false,
+    sharedCache: null, // serve() attaches one with `sharedCacheUrl`
   };
   const app = express();
   app.disable("x-powered-by");

@@ -76,6 +76,8 @@ function program(): Command {
     .option("--served-model-name <name>", "model name clients send (default: the model folder's name)")
     .option("--max-concurrency <n>", "most generations in flight; more get HTTP 429", int("--max-concurrency", 1), 64)
     .option("--suffix-cache-file <path>", "load the global suffix cache from this file at start and save it at shutdown")
+    .option("--shared-cache <url>", "share the global suffix cache with other replicas through Redis, e.g. redis://127.0.0.1:6379/0")
+    .option("--shared-cache-stream <key>", "Redis Stream key of the shared cache (default: glimpse:suffix-cache:<served model name>)")
     .option("--stream-coalesce-ms <ms>", "stream events this close to the last write are sent together, and the engine's chunks merged (0: one event per decoding step)", coalesceMs, 5)
     .option("--shutdown-timeout <seconds>", "how long SIGTERM waits for in-flight requests", num, 30)
     .option("--log-level <level>", "pino log level", "info")
@@ -88,6 +90,7 @@ function program(): Command {
         host: o.host, port: o.port, apiKey: o.apiKey, servedModelName: o.servedModelName,
         maxConcurrency: o.maxConcurrency, suffixCacheFile: o.suffixCacheFile, streamCoalesceMs: o.streamCoalesceMs,
         shutdownTimeoutMs: o.shutdownTimeout * 1000, logger: log,
+        sharedCache: o.sharedCache ? { url: o.sharedCache, stream: o.sharedCacheStream } : undefined,
       });
       log.info({ url: running.url, model: running.ctx.modelName }, "listening");
       process.stderr.write(curlExample(running.url, running.ctx.modelName, o.apiKey));

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { ApiError, fromZod } from "./errors.js";
 import type { Limiter } from "./limiter.js";
 import type { ServerMetrics } from "./metrics.js";
+import type { SharedCache } from "./shared-cache/shared-cache.js";
 
 export interface AppContext {
   /** An Engine in this thread (tests, embedding) or a RemoteEngine in a worker thread (`glimpse serve`). */
@@ -20,6 +21,8 @@ export interface AppContext {
   streamCoalesceMs: number;
   /** Set once shutdown begins: new generations are refused with 503. */
   draining: boolean;
+  /** The suffix cache shared with other replicas through Redis (`--shared-cache`), or null. */
+  sharedCache: SharedCache | null;
 }
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {

@@ -83,5 +83,8 @@ export async function streamAll(
 }
 
 function observe(ctx: AppContext, outcome: ChoiceOutcome): void {
-  if (outcome.result) ctx.metrics.observe(outcome.result);
+  if (!outcome.result) return;
+  ctx.metrics.observe(outcome.result);
+  // The one place a finished generation is seen: what the local tree just learnt, the other replicas learn too.
+  ctx.sharedCache?.publish({ kind: "response", tokens: outcome.result.tokenIds });
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { InferenceEngine, SuffixState } from "@glimpse/runtime-cuda";
 import { createApp, type AppOptions } from "./app.js";
 import type { AppContext } from "./context.js";
+import { attachSharedCache, type SharedCacheConfig } from "./shared-cache/attach.js";
 
 export interface ServeOptions extends AppOptions {
   host?: string;
@@ -14,6 +15,8 @@ export interface ServeOptions extends AppOptions {
   suffixCacheFile?: string;
   /** How long shutdown waits for in-flight requests before cutting them (default 30 s). */
   shutdownTimeoutMs?: number;
+  /** Share the global suffix cache with other replicas through a Redis Stream (`--shared-cache`). */
+  sharedCache?: SharedCacheConfig;
 }
 
 export interface RunningServer {
@@ -28,8 +31,12 @@ export async function serve(engine: InferenceEngine, options: ServeOptions = {})
   const cacheFile = options.suffixCacheFile;
   if (cacheFile) await loadSuffixCache(engine, cacheFile);
   const { app, ctx } = createApp(engine, options);
+  if (options.sharedCache) await attachSharedCache(ctx, options.sharedCache);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(options.port ?? 8000, options.host ?? "127.0.0.1", (err?: Error) => (err ? reject(err) : resolve(s)));
+  }).catch(async (err) => {
+    await ctx.sharedCache?.close(0);
+    throw err;
   });
   const { address, port } = server.address() as AddressInfo;
   const url = `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
@@ -49,6 +56,7 @@ export async function serve(engine: InferenceEngine, options: ServeOptions = {})
     // Cut what is left (streams whose clients are gone abort their generations).
     server.closeAllConnections();
     await stopped;
+    await ctx.sharedCache?.close(); // writes what finished requests queued
     if (cacheFile) await saveSuffixCache(engine, cacheFile, ctx);
   })());
   return { url, server, ctx, close };

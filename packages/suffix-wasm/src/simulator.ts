@@ -96,11 +96,75 @@ export function simulate(
   onStep?: (record: StepRecord) => void,
   runtime: SuffixRuntime = defaultRuntime(),
 ): SimulationSummary {
-  const cache = new SuffixDecodingCache({
+  const { per_replica: _perReplica, replicas: _replicas, shared: _shared, ...summary } =
+    simulateReplicas(rows, config, { replicas: 1, shared: false }, onStep, runtime);
+  return summary;
+}
+
+/** How a cluster's replicas see the trace: rows dealt round-robin, each replica with its own cache. */
+export interface ReplicaOptions {
+  replicas: number;
+  /**
+   * Every finished response also goes into every other replica's cache (what a
+   * shared cache through Redis does): with nothing evicted, each replica's
+   * global tree then holds what one cache serving the whole trace would.
+   */
+  shared: boolean;
+}
+
+/** What one replica's requests accepted. */
+export type ReplicaSummary = Pick<SimulationSummary,
+  "num_requests" | "total_steps" | "total_output_tokens" | "total_speculated_tokens" | "total_accepted_tokens" |
+  "mean_accepted_tokens_per_step" | "mean_output_tokens_per_step" | "accept_rate">;
+
+export interface ReplicaSimulationSummary extends SimulationSummary {
+  replicas: number;
+  shared: boolean;
+  per_replica: ReplicaSummary[];
+}
+
+/** Step counters of a set of requests. */
+class Tally {
+  requests = 0;
+  steps = 0;
+  outputTokens = 0;
+  speculated = 0;
+  accepted = 0;
+
+  summary(): ReplicaSummary {
+    const perStep = (x: number) => (this.steps === 0 ? 0 : x / this.steps);
+    return {
+      num_requests: this.requests,
+      total_steps: this.steps,
+      total_output_tokens: this.outputTokens,
+      total_speculated_tokens: this.speculated,
+      total_accepted_tokens: this.accepted,
+      mean_accepted_tokens_per_step: perStep(this.accepted),
+      mean_output_tokens_per_step: perStep(this.outputTokens),
+      accept_rate: this.speculated === 0 ? 0 : this.accepted / this.speculated,
+    };
+  }
+}
+
+/**
+ * Replays a trace on `replicas` caches: row i is served by replica i mod N;
+ * with `shared`, its response is then added to every other replica's cache.
+ * Acceptance is reported for all rows together and per replica.
+ */
+export function simulateReplicas(
+  rows: readonly TraceRow[],
+  config: SimulationConfig,
+  replicaOptions: ReplicaOptions,
+  onStep?: (record: StepRecord) => void,
+  runtime: SuffixRuntime = defaultRuntime(),
+): ReplicaSimulationSummary {
+  const n = replicaOptions.replicas;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`replicas must be an integer >= 1, got ${n}`);
+  const caches = Array.from({ length: n }, () => new SuffixDecodingCache({
     maxTreeDepth: config.maxDepth,
     maxCachedRequests: config.maxCachedRequests,
     runtime,
-  });
+  }));
   const options: SpeculateOptions = {
     maxSpecTokens: config.maxSpecTokens,
     maxSpecFactor: config.maxSpecFactor,
@@ -108,11 +172,8 @@ export function simulate(
     minTokenProb: config.minTokenProb,
     useTreeSpec: config.useTreeSpec,
   };
-  let numRequests = 0;
-  let steps = 0;
-  let outputTokens = 0;
-  let speculated = 0;
-  let acceptedTotal = 0;
+  const total = new Tally();
+  const perReplica = caches.map(() => new Tally());
   let specTime = 0;
   let updateTime = 0;
   let startTime = 0;
@@ -120,7 +181,11 @@ export function simulate(
   const updateTimes: number[] = [];
 
   for (const row of rows) {
-    const id = numRequests++;
+    const id = total.requests++;
+    const r = id % n;
+    const cache = caches[r];
+    const tally = perReplica[r];
+    tally.requests++;
     const { prompt, response } = row;
     // prompt + response in one buffer, so each context is a zero-copy view.
     const full = new Int32Array(prompt.length + response.length);
@@ -147,39 +212,53 @@ export function simulate(
       specTimes.push((t1 - t0) * 1000);
       updateTimes.push((t3 - t2) * 1000);
       onStep?.({ requestId: id, step, draft, numAccepted: accepted });
-      speculated += draft.tokenIds.length;
-      acceptedTotal += accepted;
-      outputTokens += produced;
+      for (const t of [total, tally]) {
+        t.speculated += draft.tokenIds.length;
+        t.accepted += accepted;
+        t.outputTokens += produced;
+        t.steps++;
+      }
       pos += produced;
       step++;
-      steps++;
     }
     cache.stopRequest(id);
+    // The finished response reaches the other replicas as a whole, as an
+    // entry read from the shared stream does (same id: one slot per cache).
+    if (replicaOptions.shared) {
+      for (const other of caches) {
+        if (other === cache) continue;
+        other.startRequest(id, []);
+        other.addActiveResponse(id, response);
+        other.stopRequest(id);
+      }
+    }
   }
-  const memory = cache.memoryBytes();
-  // Tokens still held by the global tree: the cached responses.
-  const cachedTokens = countCachedTokens(cache, rows);
-  cache.dispose();
+  const memory = caches.reduce((sum, c) => sum + c.memoryBytes(), 0);
+  // Tokens still held by the global trees: the cached responses.
+  const cachedTokens = caches.reduce((sum, c) => sum + countCachedTokens(c, rows), 0);
+  for (const c of caches) c.dispose();
+  const steps = total.steps;
   const perStep = (x: number) => (steps === 0 ? 0 : x / steps);
+  const { num_requests, total_steps, total_output_tokens, total_speculated_tokens, total_accepted_tokens,
+    mean_accepted_tokens_per_step, mean_output_tokens_per_step, accept_rate } = total.summary();
   return {
-    num_requests: numRequests,
-    total_steps: steps,
-    total_output_tokens: outputTokens,
-    total_speculated_tokens: speculated,
-    total_accepted_tokens: acceptedTotal,
-    mean_accepted_tokens_per_step: perStep(acceptedTotal),
-    mean_output_tokens_per_step: perStep(outputTokens),
-    mean_speculated_tokens_per_step: perStep(speculated),
-    accept_rate: speculated === 0 ? 0 : acceptedTotal / speculated,
+    num_requests, total_steps, total_output_tokens, total_speculated_tokens, total_accepted_tokens,
+    mean_accepted_tokens_per_step,
+    mean_output_tokens_per_step,
+    mean_speculated_tokens_per_step: perStep(total_speculated_tokens),
+    accept_rate,
     speculate_time_us_per_step: perStep(specTime * 1000),
     update_time_us_per_step: perStep(updateTime * 1000),
     speculate_time_us_p50: median(specTimes),
     update_time_us_p50: median(updateTimes),
-    start_time_us_per_request: numRequests === 0 ? 0 : (startTime * 1000) / numRequests,
+    start_time_us_per_request: num_requests === 0 ? 0 : (startTime * 1000) / num_requests,
     memory_bytes: memory,
     cached_tokens: cachedTokens,
     memory_bytes_per_cached_token: cachedTokens === 0 ? 0 : memory / cachedTokens,
     wasm_memory_bytes: runtime.memoryBytes,
+    replicas: n,
+    shared: replicaOptions.shared,
+    per_replica: perReplica.map((t) => t.summary()),
   };
 }
 

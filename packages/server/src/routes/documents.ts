@@ -20,6 +20,7 @@ export function documentsRouter(ctx: AppContext, body: BodyParser): Router {
     const { name, text } = parseBody(documentRequest, req.body);
     const replaced = (await ctx.engine.listDocuments()).some((d) => d.name === name);
     const tokens = await ctx.engine.addDocument(name, text);
+    ctx.sharedCache?.publish({ kind: "document", name, tokens: ctx.engine.tokenizer.encode(text) });
     res.status(replaced ? 200 : 201).json({ object: "suffix.document", name, tokens });
   });
   router.get(path, async (_req, res) => {
@@ -27,12 +28,14 @@ export function documentsRouter(ctx: AppContext, body: BodyParser): Router {
   });
   router.delete(`${path}/:name`, async (req, res) => {
     const name = String(req.params.name);
+    ctx.sharedCache?.publish({ kind: "remove", name }); // other replicas may hold it even if this one evicted it
     if (!(await ctx.engine.removeDocument(name))) throw new ApiError(404, `name: no document named '${name}'`, "not_found_error", "name", "document_not_found");
     res.json({ object: "suffix.document.deleted", name, deleted: true });
   });
   router.delete(path, async (_req, res) => {
     const count = (await ctx.engine.listDocuments()).length;
     await ctx.engine.clearDocuments();
+    ctx.sharedCache?.publish({ kind: "clear" });
     res.json({ object: "suffix.documents.deleted", deleted: count });
   });
   return router;

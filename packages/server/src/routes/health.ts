@@ -14,6 +14,8 @@ export function healthRouter(ctx: AppContext): Router {
       speculative: ctx.engine.speculative?.method ?? null,
       requests_in_flight: ctx.limiter.inFlight,
       engine_active_requests: ctx.engine.activeRequestCount,
+      // Redis down is not unhealthy: the replica serves from its local suffix cache.
+      shared_cache: ctx.sharedCache?.status() ?? { state: "disabled" },
     });
   });
   return router;

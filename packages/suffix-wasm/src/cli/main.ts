@@ -3,7 +3,7 @@
 
 import { createWriteStream } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { simulate, type SimulationConfig, type StepRecord } from "../simulator.js";
+import { simulateReplicas, type SimulationConfig, type StepRecord } from "../simulator.js";
 import { readTraceRows } from "./traces.js";
 
 function integer(min: number) {
@@ -53,6 +53,8 @@ interface SimulateFlags {
   maxCachedRequests: number;
   dumpDrafts?: string;
   json: boolean;
+  replicas?: number;
+  shared: boolean;
 }
 
 async function runSimulate(flags: SimulateFlags): Promise<void> {
@@ -72,10 +74,14 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
     maxCachedRequests: flags.maxCachedRequests,
   };
   const dump = flags.dumpDrafts ? createWriteStream(flags.dumpDrafts) : undefined;
-  const summary = simulate(rows, config, dump ? (r) => dump.write(draftLine(r) + "\n") : undefined);
+  if (flags.shared && flags.replicas === undefined) throw new Error("--shared needs --replicas N");
+  const replicas = { replicas: flags.replicas ?? 1, shared: flags.shared };
+  const { replicas: _n, shared: _shared, per_replica: perReplica, ...summary } =
+    simulateReplicas(rows, config, replicas, dump ? (r) => dump.write(draftLine(r) + "\n") : undefined);
   if (dump) await new Promise<void>((resolve, reject) => dump.end((err?: Error | null) => (err ? reject(err) : resolve())));
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ data: flags.data, config, ...summary }, null, 1) + "\n");
+    const cluster = flags.replicas === undefined ? {} : { ...replicas, per_replica: perReplica };
+    process.stdout.write(JSON.stringify({ data: flags.data, config, ...summary, ...cluster }, null, 1) + "\n");
     return;
   }
   const f = (x: number, d = 3) => x.toFixed(d);
@@ -86,6 +92,11 @@ async function runSimulate(flags: SimulateFlags): Promise<void> {
   console.log(`output/step      ${f(summary.mean_output_tokens_per_step)}   (upper bound on speedup when verification is free)`);
   console.log(`time/step        speculate ${f(summary.speculate_time_us_per_step, 2)} us, update ${f(summary.update_time_us_per_step, 2)} us`);
   console.log(`memory           ${(summary.memory_bytes / 1e6).toFixed(2)} MB in trees, ${f(summary.memory_bytes_per_cached_token, 1)} B per cached token`);
+  if (flags.replicas === undefined) return;
+  console.log(`replicas         ${replicas.replicas}, requests dealt round-robin, ${replicas.shared ? "one shared cache (every response reaches every replica)" : "separate caches"}`);
+  perReplica.forEach((r, i) => {
+    console.log(`  replica ${String(i).padEnd(7)}accepted/step ${f(r.mean_accepted_tokens_per_step)}, output/step ${f(r.mean_output_tokens_per_step)} (${r.num_requests} requests)`);
+  });
 }
 
 export function buildProgram(): Command {
@@ -108,6 +119,8 @@ export function buildProgram(): Command {
     .addOption(new Option("--max-cached-requests <n>", "responses kept in the global tree (-1 unlimited, 0 off)").argParser(integer(-1)).default(-1))
     .option("--dump-drafts <file>", "write every draft, one JSON line per step")
     .option("--json", "print the summary as JSON", false)
+    .option("--replicas <n>", "deal the requests round-robin to n replicas, each with its own cache", integer(1))
+    .option("--shared", "with --replicas: every replica's responses go into every cache, as through a shared cache", false)
     .action(async (flags: SimulateFlags) => runSimulate(flags));
   return program;
 }

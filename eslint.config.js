@@ -33,6 +33,8 @@ export default defineConfig(
       ...SOURCE_DIRS.map((d) => `packages/*/${d}/**/*.${EXTS}`),
       `packages/*/*.config.${EXTS}`,
       `tools/**/*.${EXTS}`,
+      `deploy/**/*.${EXTS}`,
+      `scripts/**/*.${EXTS}`,
     ],
     extends: [js.configs.recommended, tseslint.configs.recommended],
     languageOptions: {

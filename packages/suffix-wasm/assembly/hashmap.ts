@@ -1,18 +1,20 @@
 // Open-addressing hash map from u64 keys to u32 values, in unmanaged memory.
 //
-// One map per tree serves three relations, each packed into a u64 key:
+// Each tree keeps two, their keys packed into a u64:
 //   edges      (parent node, first token) -> child node
-//   endpoints  (node, sequence id)        -> endpoint record
 //   sequences  (sequence id)              -> sequence record
-// A single flat table beats one small map per node on memory and locality.
-// Linear probing with backward-shift deletion keeps probe chains short
-// without tombstones, so churn (millions of inserts and deletes) never
-// degrades lookups.
+// (and the integrity checker a third, node -> visits, while it runs).
+// Endpoint records need no map: they are linked into lists on their node and
+// sequence. One flat table for all of a tree's edges beats one small map per
+// node on memory and locality. Linear probing with backward-shift deletion
+// keeps probe chains short without tombstones, so churn (millions of inserts
+// and deletes) never degrades lookups.
 
 // Slot layout: key u64 at +0, value u32 at +8, 4 bytes padding.
 const SLOT: usize = 16;
 // No real key is all ones: node pointers are far below 2^32 - 1.
 export const EMPTY: u64 = 0xFFFFFFFFFFFFFFFF;
+// Values are pointers or positive counts, so 0 can mean "absent".
 export const NOT_FOUND: u32 = 0;
 
 @unmanaged

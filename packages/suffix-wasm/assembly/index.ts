@@ -3,9 +3,13 @@
 // host writes into directly, so no glue code copies arrays. Every argument is
 // validated on the host side: these functions assume valid input.
 
-import { Tree, treeCreate, treeDestroy, append, remove, findSeq } from "./tree";
+import { Tree, treeCreate, treeDestroy, findSeq } from "./tree";
+import { append } from "./append";
+import { remove } from "./remove";
 import { speculate as speculateImpl, speculatePair, bestDraft } from "./speculate";
 import { checkIntegrity, memoryBytes, failedNode } from "./integrity";
+import { describeCheck } from "./integrity-codes";
+import { recordLayout as layoutText } from "./layout";
 import { poolBytes } from "./nodes";
 
 let ioBuf: usize = 0;
@@ -85,12 +89,26 @@ export function draftProbs(): usize { return bestDraft().probs; }
 export function draftScore(): f32 { return bestDraft().score; }
 export function draftMatchLen(): i32 { return bestDraft().matchLen; }
 
+// Code of the first broken invariant (0: sound); the failing node's address
+// is then in integrityFailedNode().
 export function treeCheckIntegrity(t: usize): i32 {
   return checkIntegrity(changetype<Tree>(t));
 }
 
 export function integrityFailedNode(): usize {
   return failedNode;
+}
+
+// "NAME: message" for an integrity code, or null (0) when there is none: the
+// host's only source of names and messages.
+export function integrityCode(code: i32): string | null {
+  return describeCheck(code);
+}
+
+// Field offsets of the records (see layout.ts): address of a u32 byte
+// length followed by ASCII text.
+export function recordLayout(): usize {
+  return layoutText();
 }
 
 export function treeMemoryBytes(t: usize): usize {

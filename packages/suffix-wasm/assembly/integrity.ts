@@ -1,35 +1,21 @@
-// Integrity checker for tests: verifies every invariant the tree relies on
-// and returns the number of the first broken one (0 when all hold). The
-// TypeScript side maps numbers to messages (src/integrity-messages.ts).
+// Walks over a whole tree: the integrity checker, which verifies every
+// invariant the tree relies on and returns the code of the first broken one
+// (Check.OK when all hold, codes in integrity-codes.ts) with the failing node
+// in `failedNode`; and the memory report. Both are for tests and reports,
+// never on the hot path.
 
 import { HashMap, mapNew, mapFree, mapGet, mapSet, mapBytes } from "./hashmap";
 import { Node, Group, Endpoint, Seq, seqToken } from "./nodes";
-import { Tree, getChild, findSeq, hasEndpoint } from "./tree";
+import { Tree, getChild, findSeq } from "./tree";
+import { hasEndpoint } from "./endpoints";
+import { Check } from "./integrity-codes";
 
 // A sequence pointer is live when the tree maps its id back to it.
 function isLive(t: Tree, s: Seq | null): bool {
   return s != null && findSeq(t, s.id) === s;
 }
 
-// Error codes, in the order the checks run.
-export const OK = 0;
-export const CHILD_PARENT = 1; // a child does not point back at its parent
-export const ROOT_SHAPE = 2; // root has a parent, a length, endpoints or a ref
-export const NODE_EMPTY = 3; // non-root node with length or count <= 0
-export const CHILD_COUNT_NOT_LESS = 4; // child count >= parent count (should be merged)
-export const BAD_REF = 5; // ref sequence missing or ref range out of bounds
-export const BAD_FIRST_TOKEN = 6; // token differs from the first referenced token
-export const NOT_IN_PARENT = 7; // parent's edge for the token is not this node
-export const BAD_ENDPOINT = 8; // endpoint of a missing sequence or wrong tokens
-export const SIBLING_LINKS = 9; // head/tail/prev/next pointers inconsistent
-export const SIBLING_ORDER = 10; // children not in non-increasing count order
-export const GROUP_LINKS = 11; // equal-count runs do not match their groups
-export const CHILD_TOTAL = 12; // numChildren differs from the sibling list length
-export const SUFFIX_MISSING = 13; // a stored suffix cannot be found from the root
-export const COUNT_MISMATCH = 14; // a count differs from the suffixes passing through
-export const CHILDREN_SUM = 15; // children's counts add up to more than the node's
-
-// Node of the first failure, for debugging.
+// Node of the first failure, for the host's report (0 before any).
 export let failedNode: usize = 0;
 
 function fail(code: i32, node: Node): i32 {
@@ -88,17 +74,17 @@ function checkNode(t: Tree, node: Node): i32 {
   const isRoot = node === t.root;
   if (isRoot) {
     if (node.parent || node.length != 0 || node.endpoints || node.ref || node.count < 0) {
-      return fail(ROOT_SHAPE, node);
+      return fail(Check.ROOT_SHAPE, node);
     }
   } else {
-    if (node.length <= 0 || node.count <= 0) return fail(NODE_EMPTY, node);
+    if (node.length <= 0 || node.count <= 0) return fail(Check.NODE_EMPTY, node);
     const ref = node.ref;
-    if (!ref || !isLive(t, ref) || node.refIdx < 0 || node.refIdx + node.length > ref.len) return fail(BAD_REF, node);
-    if (node.token != seqToken(ref, node.refIdx)) return fail(BAD_FIRST_TOKEN, node);
-    if (getChild(t, node.parent!, node.token) !== node) return fail(NOT_IN_PARENT, node);
+    if (!ref || !isLive(t, ref) || node.refIdx < 0 || node.refIdx + node.length > ref.len) return fail(Check.BAD_REF, node);
+    if (node.token != seqToken(ref, node.refIdx)) return fail(Check.BAD_FIRST_TOKEN, node);
+    if (getChild(t, node.parent!, node.token) !== node) return fail(Check.NOT_IN_PARENT, node);
     let e = node.endpoints;
     while (e) {
-      if (!checkEndpoint(t, node, e)) return fail(BAD_ENDPOINT, node);
+      if (!checkEndpoint(t, node, e)) return fail(Check.BAD_ENDPOINT, node);
       e = e.next;
     }
   }
@@ -106,10 +92,10 @@ function checkNode(t: Tree, node: Node): i32 {
   const head = node.headChild;
   const tail = node.tailChild;
   if (!head || !tail) {
-    if (head || tail || node.numChildren != 0) return fail(SIBLING_LINKS, node);
-    return OK;
+    if (head || tail || node.numChildren != 0) return fail(Check.SIBLING_LINKS, node);
+    return Check.OK;
   }
-  if (head.prevSibling || tail.nextSibling) return fail(SIBLING_LINKS, node);
+  if (head.prevSibling || tail.nextSibling) return fail(Check.SIBLING_LINKS, node);
   let seen = 0;
   let sum: i64 = 0;
   let prev: Node | null = null;
@@ -117,30 +103,30 @@ function checkNode(t: Tree, node: Node): i32 {
   while (child) {
     seen++;
     sum += child.count;
-    if (child.parent !== node) return fail(CHILD_PARENT, child);
-    if (getChild(t, node, child.token) !== child) return fail(NOT_IN_PARENT, child);
-    if (!isRoot && child.count >= node.count) return fail(CHILD_COUNT_NOT_LESS, child);
+    if (child.parent !== node) return fail(Check.CHILD_PARENT, child);
+    if (getChild(t, node, child.token) !== child) return fail(Check.NOT_IN_PARENT, child);
+    if (!isRoot && child.count >= node.count) return fail(Check.CHILD_COUNT_NOT_LESS, child);
     const g = child.group;
-    if (!g) return fail(GROUP_LINKS, child);
+    if (!g) return fail(Check.GROUP_LINKS, child);
     if (prev) {
-      if (child.prevSibling !== prev || prev.nextSibling !== child) return fail(SIBLING_LINKS, child);
-      if (child.count > prev.count) return fail(SIBLING_ORDER, child);
+      if (child.prevSibling !== prev || prev.nextSibling !== child) return fail(Check.SIBLING_LINKS, child);
+      if (child.count > prev.count) return fail(Check.SIBLING_ORDER, child);
       const pg = prev.group!;
       if (child.count == prev.count) {
-        if (g !== pg) return fail(GROUP_LINKS, child);
+        if (g !== pg) return fail(Check.GROUP_LINKS, child);
       } else {
-        if (g === pg || g.head !== child || g.prev !== pg || pg.next !== g) return fail(GROUP_LINKS, child);
+        if (g === pg || g.head !== child || g.prev !== pg || pg.next !== g) return fail(Check.GROUP_LINKS, child);
       }
     } else {
-      if (g.head !== child || g.prev) return fail(GROUP_LINKS, child);
+      if (g.head !== child || g.prev) return fail(Check.GROUP_LINKS, child);
     }
     prev = child;
     child = child.nextSibling;
   }
-  if (prev !== tail || tail.group!.next) return fail(SIBLING_LINKS, node);
-  if (seen != node.numChildren) return fail(CHILD_TOTAL, node);
-  if (sum > <i64>node.count) return fail(CHILDREN_SUM, node);
-  return OK;
+  if (prev !== tail || tail.group!.next) return fail(Check.SIBLING_LINKS, node);
+  if (seen != node.numChildren) return fail(Check.CHILD_TOTAL, node);
+  if (sum > <i64>node.count) return fail(Check.CHILDREN_SUM, node);
+  return Check.OK;
 }
 
 export function checkIntegrity(t: Tree): i32 {
@@ -151,7 +137,7 @@ export function checkIntegrity(t: Tree): i32 {
   while (stackLen > 0) {
     const node = pop();
     const code = checkNode(t, node);
-    if (code != OK) return code;
+    if (code != Check.OK) return code;
     let c = node.headChild;
     while (c) {
       push(c);
@@ -162,37 +148,37 @@ export function checkIntegrity(t: Tree): i32 {
   //    a node holding its endpoint; count the visits on the way.
   const visits: HashMap = mapNew(1024);
   let s = t.firstSeq;
-  let code = OK;
-  while (s && code == OK) {
-    for (let start = 0; start < s.len && code == OK; start++) {
+  let code = Check.OK;
+  while (s && code == Check.OK) {
+    for (let start = 0; start < s.len && code == Check.OK; start++) {
       let idx = start;
       let node = t.root;
       bump(visits, node);
       while (idx < s.len && idx - start < t.maxDepth) {
         const child = getChild(t, node, seqToken(s, idx));
-        if (!child) { code = fail(SUFFIX_MISSING, node); break; }
+        if (!child) { code = fail(Check.SUFFIX_MISSING, node); break; }
         node = child;
         bump(visits, node);
-        if (idx + node.length > s.len) { code = fail(SUFFIX_MISSING, node); break; }
+        if (idx + node.length > s.len) { code = fail(Check.SUFFIX_MISSING, node); break; }
         const ref = node.ref!;
         for (let i = 0; i < node.length; i++) {
-          if (seqToken(s, idx + i) != seqToken(ref, node.refIdx + i)) { code = fail(SUFFIX_MISSING, node); break; }
+          if (seqToken(s, idx + i) != seqToken(ref, node.refIdx + i)) { code = fail(Check.SUFFIX_MISSING, node); break; }
         }
-        if (code != OK) break;
+        if (code != Check.OK) break;
         idx += node.length;
       }
-      if (code == OK && !hasEndpoint(node, s)) code = fail(SUFFIX_MISSING, node);
+      if (code == Check.OK && !hasEndpoint(node, s)) code = fail(Check.SUFFIX_MISSING, node);
     }
     s = s.next;
   }
   // 3. Counts equal the number of suffixes through each node.
-  if (code == OK) {
+  if (code == Check.OK) {
     stackLen = 0;
     push(t.root);
     while (stackLen > 0) {
       const node = pop();
       const v = mapGet(visits, changetype<usize>(node));
-      if (<i32>v != node.count) { code = fail(COUNT_MISMATCH, node); break; }
+      if (<i32>v != node.count) { code = fail(Check.COUNT_MISMATCH, node); break; }
       let c = node.headChild;
       while (c) {
         push(c);

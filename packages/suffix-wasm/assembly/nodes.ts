@@ -1,8 +1,10 @@
 // Records of the suffix tree and their allocation.
 //
-// Everything lives in unmanaged memory with explicit free lists, so a
-// long-lived cache that starts and stops millions of requests reuses the same
-// blocks and its memory plateaus instead of waiting for a garbage collector.
+// Everything lives in unmanaged memory, and nodes, groups and endpoints (the
+// records that churn) are recycled through free lists, so a long-lived cache
+// that starts and stops millions of requests reuses the same blocks and its
+// memory plateaus instead of waiting for a garbage collector. Adding a field
+// means adding it to layout.ts too (a test checks that it lists them all).
 
 @unmanaged
 export class Node {

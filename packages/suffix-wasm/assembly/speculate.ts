@@ -9,8 +9,8 @@ import { Node, nodeTokens } from "./nodes";
 import { Tree, getChild } from "./tree";
 
 // A draft: tokens, parents (-1 = child of the context), probs, score and
-// match length. Two drafts are kept so the best one survives while the next
-// match length is tried.
+// match length. `best` and `cur` swap so the best draft survives while the
+// next match length is tried; `held` keeps one tree's draft in speculatePair.
 @unmanaged
 export class Draft {
   cap: i32;
@@ -141,7 +141,8 @@ function writeItem(i: i32, prob: f32, node: Node, idx: i32, parent: i32): void {
   store<i32>(p, parent, 12);
 }
 
-// Sift `value` (held in the spare slot `heapCap`) up from `hole`.
+// Sift the item held in the spare slot `heapCap` (probability `prob`) up
+// from `hole`, then store it where it stops.
 function siftUp(hole: i32, top: i32, prob: f32): void {
   let parent = (hole - 1) / 2;
   while (hole > top && probAt(parent) < prob) {
@@ -155,7 +156,7 @@ function siftUp(hole: i32, top: i32, prob: f32): void {
 function heapPush(prob: f32, node: Node, idx: i32, parent: i32): void {
   if (heapLen + 1 >= heapCap) {
     const cap = heapCap == 0 ? 256 : heapCap << 1;
-    // One spare slot past the end holds the value being sifted.
+    // One spare slot past the end holds the item being sifted.
     const buf = heap.alloc(<usize>(cap + 1) << 4);
     if (heapBuf) {
       memory.copy(buf, heapBuf, <usize>heapLen << 4);
@@ -169,8 +170,8 @@ function heapPush(prob: f32, node: Node, idx: i32, parent: i32): void {
   siftUp(heapLen - 1, 0, prob);
 }
 
-// Pop the maximum into the spare slot `heapCap + 0` is the value; we return
-// it through these globals.
+// heapPop removes the maximum and returns it through these globals (a wasm
+// function returns one value).
 let popProb: f32 = 0;
 let popNode: usize = 0;
 let popIdx: i32 = 0;

@@ -4,6 +4,7 @@
 export { SuffixDecodingCache, type SuffixDecodingCacheOptions } from "./cache.js";
 export { SuffixTree, EMPTY_DRAFT, MAX_TREE_DEPTH, resolveSpeculateOptions } from "./suffix-tree.js";
 export type { Draft, SpeculateOptions, ResolvedSpeculateOptions } from "./draft.js";
+export type { IntegrityCode, IntegrityFailure, FailedNode } from "./integrity.js";
 export {
   SuffixRuntime, createSuffixRuntime, loadSuffixRuntime, defaultRuntime,
   type WasmSource, type SuffixWasmExports,

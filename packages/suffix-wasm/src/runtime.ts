@@ -30,6 +30,10 @@ export interface SuffixWasmExports {
   draftMatchLen(): number;
   treeCheckIntegrity(tree: number): number;
   integrityFailedNode(): number;
+  /** Address of the string "NAME: message" for an integrity code; 0 when there is none. */
+  integrityCode(code: number): number;
+  /** Address of the record layout: a u32 byte length, then ASCII text. */
+  recordLayout(): number;
   treeMemoryBytes(tree: number): number;
   pooledBytes(): number;
 }
@@ -44,6 +48,7 @@ export class SuffixRuntime {
   readonly exports: SuffixWasmExports;
   private i32: Int32Array;
   private f32: Float32Array;
+  private fieldOffsets: ReadonlyMap<string, number> | undefined;
 
   constructor(instance: WebAssembly.Instance) {
     this.exports = instance.exports as unknown as SuffixWasmExports;
@@ -107,6 +112,41 @@ export class SuffixRuntime {
     this.views();
     return this.f32.slice(ptr >>> 2, (ptr >>> 2) + n);
   }
+
+  /** Reads the AssemblyScript string at `ptr`. */
+  readString(ptr: number): string {
+    return readAsString(this.exports.memory, ptr);
+  }
+
+  /**
+   * Byte offsets of the wasm records' fields ("Node.parent") and sizes
+   * ("Node"), as the module itself reports them (assembly/layout.ts): for
+   * code that reads trees in linear memory, such as integrity reports.
+   */
+  get layout(): ReadonlyMap<string, number> {
+    if (!this.fieldOffsets) {
+      const ptr = this.exports.recordLayout();
+      const view = new DataView(this.exports.memory.buffer);
+      const map = new Map<string, number>();
+      let text = "";
+      for (let i = 0, n = view.getUint32(ptr, true); i < n; i++) text += String.fromCharCode(view.getUint8(ptr + 4 + i));
+      for (const entry of text.trim().split(" ")) {
+        const [name, offset] = entry.split("=");
+        map.set(name, Number(offset));
+      }
+      this.fieldOffsets = map;
+    }
+    return this.fieldOffsets;
+  }
+}
+
+/** Decodes an AssemblyScript string: UTF-16 code units, byte length at ptr - 4. */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  const view = new DataView(memory.buffer);
+  const bytes = view.getUint32(ptr - 4, true);
+  let out = "";
+  for (let i = 0; i < bytes; i += 2) out += String.fromCharCode(view.getUint16(ptr + i, true));
+  return out;
 }
 
 function decodeBase64(b64: string): Uint8Array {
@@ -117,13 +157,21 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-const imports = {
-  env: {
-    abort(_msg: number, _file: number, line: number, col: number): never {
-      throw new Error(`suffix-wasm: internal assertion failed at ${line}:${col}`);
+// The module's one import, AssemblyScript's abort: raised by a failed
+// assert() (only the debug build keeps them) or by running out of memory.
+// Its message and file name live in the instance's memory, bound once the
+// instance exists.
+function importsFor(instance: () => WebAssembly.Instance | undefined): WebAssembly.Imports {
+  return {
+    env: {
+      abort(msg: number, file: number, line: number, col: number): never {
+        const memory = instance()?.exports.memory as WebAssembly.Memory | undefined;
+        const text = (ptr: number) => (memory && ptr ? readAsString(memory, ptr) : "?");
+        throw new Error(`suffix-wasm: internal assertion failed: ${text(msg)} (${text(file)}:${line}:${col})`);
+      },
     },
-  },
-};
+  };
+}
 
 let embeddedModule: WebAssembly.Module | undefined;
 
@@ -137,7 +185,8 @@ function embedded(): WebAssembly.Module {
  * Node and in workers; on a browser's main thread prefer `loadSuffixRuntime`.
  */
 export function createSuffixRuntime(): SuffixRuntime {
-  return new SuffixRuntime(new WebAssembly.Instance(embedded(), imports));
+  const instance: WebAssembly.Instance = new WebAssembly.Instance(embedded(), importsFor(() => instance));
+  return new SuffixRuntime(instance);
 }
 
 /** Asynchronously instantiates a runtime from bytes, a URL, a module, or the embedded copy. */
@@ -151,7 +200,8 @@ export async function loadSuffixRuntime(source?: WasmSource): Promise<SuffixRunt
     if (!response.ok) throw new Error(`suffix-wasm: fetching ${String(source.url)} failed with HTTP ${response.status}`);
     module = await WebAssembly.compile(await response.arrayBuffer());
   }
-  return new SuffixRuntime(await WebAssembly.instantiate(module, imports));
+  const instance: WebAssembly.Instance = await WebAssembly.instantiate(module, importsFor(() => instance));
+  return new SuffixRuntime(instance);
 }
 
 let shared: SuffixRuntime | undefined;

@@ -4,7 +4,7 @@
 import { SuffixRuntime, defaultRuntime } from "./runtime.js";
 import type { Draft, ResolvedSpeculateOptions, SpeculateOptions } from "./draft.js";
 import { checkBool, checkFinite, checkInt, checkToken, checkTokens } from "./validate.js";
-import { INTEGRITY_MESSAGES } from "./integrity-messages.js";
+import { findIntegrityFailure, formatIntegrityFailure, type IntegrityFailure } from "./integrity.js";
 
 export const MAX_TREE_DEPTH = 1 << 16;
 
@@ -107,11 +107,15 @@ export class SuffixTree {
     this.runtime.exports.treeExtend(this.live(), seqId, n);
   }
 
-  /** Checks every invariant; returns null when sound, else what is broken. */
+  /** Checks every invariant; returns null when sound, else what is broken and at which node. */
   checkIntegrity(): string | null {
-    const code = this.runtime.exports.treeCheckIntegrity(this.live());
-    if (code === 0) return null;
-    return INTEGRITY_MESSAGES[code] ?? `unknown integrity failure ${code}`;
+    const failure = this.integrityFailure();
+    return failure && formatIntegrityFailure(failure);
+  }
+
+  /** The first broken invariant (code, name, message, failing node); null when sound. */
+  integrityFailure(): IntegrityFailure | null {
+    return findIntegrityFailure(this.runtime, this.live(), this.maxDepth);
   }
 
   /** Bytes held by this tree's nodes, tables and sequences (walks the tree). */

@@ -1,0 +1,140 @@
+// Appending a token to a sequence: every suffix of it that is still growing
+// (at most maxDepth, the "active" ones) moves one token down the tree.
+//
+// Each active suffix keeps an endpoint record at the node where it ends, so
+// an append costs O(maxDepth) with no endpoint lookups. What happens to a
+// suffix depends on its node and the child for the new token: the cases
+// below (1a to 3b) follow ArcticInference's `suffix_tree.cc`, which decides
+// the tie order between equally frequent continuations. The debug build
+// asserts each case's preconditions (see debug.ts).
+
+import { Node, Endpoint, allocNode, setGroup, newGroup, nodeTokens } from "./nodes";
+import { insertAfter, replaceInSiblings, incrementCount } from "./siblings";
+import { moveEndpoint, newEndpoint } from "./endpoints";
+import {
+  Tree, getChild, addChild, setChild, removeChild, destroyNode, findSeq, createSeq, activeSlot,
+} from "./tree";
+import { DEBUG } from "./debug";
+
+export function append(t: Tree, seqId: i32, token: i32): void {
+  let s = findSeq(t, seqId);
+  if (!s) s = createSeq(t, seqId);
+  const root = t.root;
+
+  // A new suffix starts at the root. When the oldest active suffix has
+  // reached maxDepth it stops growing: its record stays where it is.
+  if (s.activeSize == t.maxDepth) {
+    s.activeStart = s.activeStart + 1 == t.maxDepth ? 0 : s.activeStart + 1;
+    s.activeSize--;
+  }
+  const fresh = newEndpoint(s, root, s.len);
+  store<usize>(activeSlot(t, s, s.activeSize), changetype<usize>(fresh));
+  s.activeSize++;
+  root.count += 1;
+
+  if (s.len == s.cap) {
+    s.cap <<= 1;
+    s.data = heap.realloc(s.data, <usize>s.cap << 2);
+  }
+  store<i32>(s.data + (<usize>s.len << 2), token);
+  s.len++;
+  const seqLen = s.len;
+
+  for (let i = 0, n = s.activeSize; i < n; i++) {
+    const e = changetype<Endpoint>(load<usize>(activeSlot(t, s, i)));
+    const node = e.node!;
+    // An active suffix ends at its record's node, just before the new token.
+    if (DEBUG) assert(e.seq === s && e.idx == seqLen - 1, "append: an active suffix's record is stale");
+    const child = getChild(t, node, token);
+
+    if (!child) {
+      if (node.count == 1 && node !== root) {
+        // Case 1a: only this suffix ends here, so the node is a leaf of this
+        // sequence: extend it by one token.
+        if (DEBUG) assert(onlyEndpoint(node, e) && node.numChildren == 0, "case 1a: node is not a leaf of this suffix alone");
+        // Its run must be this sequence's last tokens, or growing it in
+        // place would make it cover the wrong token.
+        if (DEBUG) assert(node.ref === s && node.refIdx + node.length == seqLen - 1, "case 1a: node's run does not end the sequence");
+        node.length += 1;
+        e.idx = seqLen;
+      } else {
+        // Case 1b: branch off a new leaf for the token.
+        if (DEBUG) assert((node.numChildren == 0) == !node.headChild, "case 1b: child total and child list disagree");
+        const leaf = allocNode(1, token, 1, s, seqLen - 1);
+        leaf.parent = node;
+        addChild(t, node, token, leaf);
+        moveEndpoint(e, leaf, seqLen);
+        if (node.numChildren == 1) {
+          node.headChild = leaf;
+          node.tailChild = leaf;
+          setGroup(leaf, newGroup(leaf));
+        } else {
+          // Count 1 is the smallest: the new leaf goes last.
+          insertAfter(leaf, node.tailChild!);
+        }
+      }
+    } else if (node.count == child.count + 1 && node !== root) {
+      // Case 2: every other suffix through this node continues into `child`
+      // and this suffix is the only one ending here.
+      if (DEBUG) assert(node.numChildren == 1 && node.headChild === child && onlyEndpoint(node, e), "case 2: node has other children or endpoints");
+      if (child.length == 1) {
+        // Case 2a: fuse node and child; the child takes the node's place.
+        const parent = node.parent!;
+        child.count += 1;
+        child.token = node.token;
+        child.length = node.length + 1;
+        child.ref = s;
+        child.refIdx = seqLen - child.length;
+        child.parent = parent;
+        moveEndpoint(e, child, seqLen);
+        replaceInSiblings(node, child);
+        setChild(t, parent, child.token, child);
+        removeChild(t, node, token);
+        destroyNode(node);
+      } else {
+        // Case 2b: grow the node by one token into the child's run.
+        node.length += 1;
+        e.idx = seqLen;
+        node.ref = s;
+        node.refIdx = seqLen - node.length;
+        child.length -= 1;
+        child.refIdx += 1;
+        child.token = load<i32>(nodeTokens(child));
+        if (child.token != token) {
+          removeChild(t, node, token);
+          addChild(t, node, child.token, child);
+        }
+      }
+    } else {
+      // Case 3: move this suffix down into the child.
+      // The node counts this suffix and the child does not yet.
+      if (DEBUG) assert(child.count < node.count && child.parent === node, "case 3: child count not below its parent's");
+      if (child.length == 1) {
+        // Case 3a: the child is exactly one token: step into it.
+        moveEndpoint(e, child, seqLen);
+        incrementCount(child);
+      } else {
+        // Case 3b: split the child after its first token.
+        const mid = allocNode(child.count, token, 1, s, seqLen - 1);
+        mid.parent = node;
+        replaceInSiblings(child, mid);
+        setChild(t, node, token, mid);
+        child.length -= 1;
+        child.refIdx += 1;
+        child.token = load<i32>(nodeTokens(child));
+        addChild(t, mid, child.token, child);
+        child.parent = mid;
+        moveEndpoint(e, mid, seqLen);
+        mid.headChild = child;
+        mid.tailChild = child;
+        setGroup(child, newGroup(child));
+        incrementCount(mid);
+      }
+    }
+  }
+}
+
+// Whether `e` is the only record on `node` (debug checks only).
+function onlyEndpoint(node: Node, e: Endpoint): bool {
+  return node.endpoints === e && !e.next;
+}

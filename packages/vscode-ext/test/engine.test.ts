@@ -19,6 +19,8 @@ interface Seen {
 let server: Server;
 let url = "";
 let seen: Seen[] = [];
+/** The stop strings of each completion request, in order. */
+let seenStops: (string[] | undefined)[] = [];
 let delayMs = 50;
 let maxChars = Infinity;
 let answer: (prompt: string) => string = () => "";
@@ -46,6 +48,7 @@ beforeAll(async () => {
       if (r.prompt.length + r.suffix.length > maxChars) {
         return void res.writeHead(400).end(JSON.stringify({ error: { message: `prompt: the prompt is ${r.prompt.length + r.suffix.length} tokens, but this model allows at most ${maxChars + 100} tokens for prompt and completion together`, type: "invalid_request_error" } }));
       }
+      seenStops.push(r.stop);
       const s: Seen = { prompt: r.prompt, suffix: r.suffix, aborted: false };
       seen.push(s);
       res.on("close", () => {
@@ -70,6 +73,7 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 beforeEach(() => {
   seen = [];
+  seenStops = [];
   delayMs = 50;
   maxChars = Infinity;
   answer = (p) => (p.endsWith("return ") ? "a + b;" : p.endsWith("a + b;") ? "" : "x");
@@ -193,18 +197,31 @@ describe("InlineCompletionEngine", () => {
     expect(status.stats.cacheHits).toBe(2);
   });
 
+  it("an empty answer at the end of a line becomes the next line (one more request, without the newline stop)", async () => {
+    const text = "const a = add(b, x";
+    answer = (p) => (p === text && seenStops.at(-1)?.includes("\n") === false ? "\nconst c = a;\nreturn c;" : "");
+    const { e } = engine();
+    const s = await e.provide({ uri: "file:///n.js", languageId: "javascript", text, offset: text.length }, token());
+    expect(s?.text).toBe("\nconst c = a;");
+    expect(seen.map((x) => x.prompt)).toEqual([text, text]);
+    expect(seenStops).toEqual([["\n"], ["\n\n"]]);
+    // Cached for the context like any answer: asking again sends nothing.
+    expect((await e.provide({ uri: "file:///n.js", languageId: "javascript", text, offset: text.length }, token()))?.source).toBe("cache");
+    expect(seen).toHaveLength(2);
+  });
+
   it("pre-fetches after an accept, and the editor's request joins or hits it", async () => {
     const { e, status } = engine();
     const s = await e.provide(doc(), token());
     e.accepted(s!.id);
     expect(status.stats.accepted).toBe(1);
     await e.idle();
-    expect(seen).toHaveLength(2);
-    expect(seen[1].prompt).toBe(TEXT.slice(0, CURSOR) + "a + b;");
+    // The model ends the line there (""), so the pre-fetch asks for the next line too (the mock has none).
+    expect(seen.map((x) => x.prompt)).toEqual([TEXT.slice(0, CURSOR), TEXT.slice(0, CURSOR) + "a + b;", TEXT.slice(0, CURSOR) + "a + b;"]);
     const after = TEXT.slice(0, CURSOR) + "a + b;" + TEXT.slice(CURSOR);
     answer = () => "SHOULD NOT BE ASKED";
-    await e.provide(doc(CURSOR + 6, after), token());
-    expect(seen).toHaveLength(2);
+    expect(await e.provide(doc(CURSOR + 6, after), token())).toBeNull();
+    expect(seen).toHaveLength(3);
   });
 
   it("offline: one failure, then no requests until a probe succeeds", async () => {

@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalServer } from "../src/extension/local-server.js";
 import { contextWindow } from "../src/server/context-window.js";
-import { postprocess, stopsFor } from "../src/server/postprocess.js";
+import { NEXT_LINE_MAX_TOKENS, NEXT_LINE_STOP, nextLineSuggestion, postprocess, stopsFor, wantsNextLine } from "../src/server/postprocess.js";
 import { DEFAULT_SETTINGS } from "../src/shared/protocol.js";
 import { CancellationTokenSource, modelDir, packageDir, rawCompletion, sleep, startGlimpseServer, startLsp, type GlimpseServer, type LspSession } from "./harness.js";
 
@@ -30,8 +30,12 @@ async function lsp(settings: Record<string, unknown> = {}): Promise<LspSession> 
 /** What the language server should answer: the same request made directly, post-processed. */
 async function expected(text: string, offset: number, languageId: string, maxTokens = 32): Promise<string> {
   const ctx = contextWindow(text, offset, DEFAULT_SETTINGS.prefixChars, DEFAULT_SETTINGS.suffixChars);
-  const raw = await rawCompletion(server.url, { prompt: ctx.prefix, suffix: ctx.suffix, max_tokens: maxTokens, stop: stopsFor(ctx, languageId) });
-  return postprocess(raw.text, ctx, languageId);
+  const ask = (max: number, stop: string[]) => rawCompletion(server.url, { prompt: ctx.prefix, suffix: ctx.suffix, max_tokens: max, stop });
+  const raw = await ask(maxTokens, stopsFor(ctx, languageId));
+  const suggestion = postprocess(raw.text, ctx, languageId);
+  // The model ended the line at once: the language server offers the next line.
+  if (suggestion || !wantsNextLine(raw.text, ctx, languageId)) return suggestion;
+  return nextLineSuggestion((await ask(Math.min(maxTokens, NEXT_LINE_MAX_TOKENS), NEXT_LINE_STOP)).text, ctx, languageId);
 }
 
 async function metric(url: string, name: string): Promise<number> {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { CompletionCache } from "../src/server/completion-cache.js";
 import { contextWindow, wantsMultiline } from "../src/server/context-window.js";
 import { inValuePosition, stopJson } from "../src/server/json-stopping.js";
-import { postprocess } from "../src/server/postprocess.js";
+import { nextLineSuggestion, postprocess, wantsNextLine } from "../src/server/postprocess.js";
 
 describe("CompletionCache", () => {
   it("hits on the same context and misses on another", () => {
@@ -162,5 +162,32 @@ describe("postprocess", () => {
 
   it("gives nothing for whitespace", () => {
     expect(postprocess("\n\n  \n", at("const a = 1;\n|"), "typescript")).toBe("");
+  });
+});
+
+describe("next line after an empty answer", () => {
+  const at = (text: string, marker = "|") => {
+    const offset = text.indexOf(marker);
+    return contextWindow(text.replace(marker, ""), offset, 3000, 1000);
+  };
+
+  it("offers the next line of the model's continuation when it ends a line at once", () => {
+    const ctx = at("const a = add(b, x|");
+    expect(wantsNextLine("", ctx, "typescript")).toBe(true);
+    expect(wantsNextLine("  ", ctx, "typescript")).toBe(true);
+    expect(nextLineSuggestion("\nconst c = a;\nreturn c;", ctx, "typescript")).toBe("\nconst c = a;");
+    expect(nextLineSuggestion("  \n  return c;", ctx, "typescript")).toBe("\n  return c;");
+    // The next line is post-processed like any other: a blank line is no suggestion, nor is a repeat of the line below.
+    expect(nextLineSuggestion("\n   \nfoo", ctx, "typescript")).toBe("");
+    expect(nextLineSuggestion("x\nfoo", ctx, "typescript")).toBe("");
+    expect(nextLineSuggestion("\nreturn a;", at("const a = add(b, x|\nreturn a;\n"), "typescript")).toBe("");
+  });
+
+  it("does not apply to an answer with text, text after the cursor, multi-line contexts, or JSON", () => {
+    expect(wantsNextLine("y)", at("const a = add(b, x|"), "typescript")).toBe(false);
+    expect(wantsNextLine("", at("const a = add(b, x|)"), "typescript")).toBe(false);
+    expect(wantsNextLine("", at("function f() {|"), "typescript")).toBe(false);
+    expect(wantsNextLine("", at("const a = 1;\n|"), "typescript")).toBe(false);
+    expect(wantsNextLine("", at('{\n  "a": 1|'), "json")).toBe(false);
   });
 });

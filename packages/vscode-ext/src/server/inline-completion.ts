@@ -9,7 +9,7 @@ import type { GlimpseSettings } from "../shared/protocol.js";
 import { CompletionCache } from "./completion-cache.js";
 import { contextWindow, type ContextWindow } from "./context-window.js";
 import { GlimpseClient, GlimpseError } from "./glimpse-client.js";
-import { postprocess, stopsFor } from "./postprocess.js";
+import { NEXT_LINE_MAX_TOKENS, NEXT_LINE_STOP, nextLineSuggestion, postprocess, stopsFor, wantsNextLine } from "./postprocess.js";
 import type { Status } from "./status.js";
 
 export interface CancelToken {
@@ -65,6 +65,8 @@ export class InlineCompletionEngine {
   onBackOnline: () => void = () => {};
   /** Called with a log line on the transition to offline (one line, not one per keystroke). */
   onOfflineMessage: (message: string) => void = () => {};
+  /** Debugging and end-to-end tests: what became of each request (GLIMPSE_LSP_TRACE). */
+  onTrace: ((event: Record<string, unknown>) => void) | undefined;
 
   constructor(
     private settings: GlimpseSettings,
@@ -124,12 +126,17 @@ export class InlineCompletionEngine {
         const wait = typingBurst ? s.debounceMs - Math.max(0, input.msSinceEdit ?? 0) : 0;
         if (wait > 0 && !(await sleep(wait, ac.signal))) {
           this.status.stats.cancelled++;
+          this.onTrace?.({ event: "debounce-cancelled", uri: input.uri, offset: input.offset, wait });
           return null;
         }
         flight = this.flights.get(key) ?? this.startFlight(ctx, input.languageId, key);
       }
       const text = await flight.join(ac.signal);
-      if (text === undefined || ac.signal.aborted) return null;
+      if (text === undefined || ac.signal.aborted) {
+        this.onTrace?.({ event: "dropped", uri: input.uri, offset: input.offset, aborted: ac.signal.aborted, editorCancelled: token.isCancellationRequested, joined });
+        return null;
+      }
+      if (!text) this.onTrace?.({ event: "empty", uri: input.uri, offset: input.offset, joined });
       if (joined) this.status.stats.cacheHits++;
       return this.show(text, input.languageId, ctx, joined ? "prefetch" : "server");
     } finally {
@@ -177,6 +184,7 @@ export class InlineCompletionEngine {
       const ask = (c: ContextWindow) =>
         this.client.complete({ prompt: c.prefix, suffix: c.suffix, maxTokens: this.settings.maxTokens, stop: stopsFor(c, languageId), signal });
       let r;
+      let sent = ctx;
       try {
         r = await ask(ctx);
       } catch (err) {
@@ -184,12 +192,22 @@ export class InlineCompletionEngine {
         if (ratio === undefined) throw err;
         // Too long for the model: shrink this window and the budgets from now on, and ask again once.
         this.budgetScale = Math.max(0.05, this.budgetScale * ratio);
-        r = await ask(shrink(ctx, ratio));
+        sent = shrink(ctx, ratio);
+        r = await ask(sent);
       }
-      const text = postprocess(r.text, ctx, languageId);
-      this.cache.set(ctx.prefix, ctx.suffix, languageId, text);
+      let text = postprocess(r.text, ctx, languageId);
+      this.onTrace?.({ event: "answer", raw: r.text, text, latencyMs: Math.round(r.latencyMs), linePrefix: ctx.linePrefix.slice(-40) });
       const wasOffline = this.status.current === "offline";
       this.status.recordRequest(r.latencyMs, r.completionTokens, r.tokensPerSecond, r.draftTokens, r.acceptedDraftTokens);
+      // The model ended a half-written line at once: offer the next line instead of nothing.
+      if (!text && wantsNextLine(r.text, sent, languageId)) {
+        const maxTokens = Math.min(this.settings.maxTokens, NEXT_LINE_MAX_TOKENS);
+        const r2 = await this.client.complete({ prompt: sent.prefix, suffix: sent.suffix, maxTokens, stop: NEXT_LINE_STOP, signal });
+        text = nextLineSuggestion(r2.text, sent, languageId);
+        this.onTrace?.({ event: "next-line", raw: r2.text, text, latencyMs: Math.round(r2.latencyMs) });
+        this.status.recordRequest(r2.latencyMs, r2.completionTokens, r2.tokensPerSecond, r2.draftTokens, r2.acceptedDraftTokens);
+      }
+      this.cache.set(ctx.prefix, ctx.suffix, languageId, text);
       if (wasOffline) this.onBackOnline();
       return text;
     } catch (err) {

@@ -49,6 +49,8 @@ const trace = traceFile
     }
   : undefined;
 
+engine.onTrace = trace && ((e) => trace({ ...e }));
+
 function applySettings(patch: ConfigureParams | undefined): void {
   const wasSyncing = settings.workspaceContext;
   settings = sanitize({ ...settings, ...(patch ?? {}) });
@@ -143,7 +145,9 @@ connection.languages.inlineCompletion.on(async (params, token) => {
   const edits = editTimes.get(doc.uri);
   const editIntervalMs = edits && edits.previous > 0 ? edits.last - edits.previous : undefined;
   const msSinceEdit = edits ? start - edits.last : undefined;
+  trace?.({ event: "request", uri: doc.uri, version: doc.version, offset, editIntervalMs, msSinceEdit, line: doc.getText().slice(Math.max(0, offset - 40), offset) });
   const suggestion = await engine.provide({ uri: doc.uri, languageId: doc.languageId, text: doc.getText(), offset, editIntervalMs, msSinceEdit }, token);
+  if (!suggestion) trace?.({ event: "none", start, uri: doc.uri, version: doc.version, offset, editorCancelled: token.isCancellationRequested });
   if (suggestion && trace) trace({ start, uri: doc.uri, version: doc.version, offset, source: suggestion.source, text: suggestion.text });
   if (!suggestion || token.isCancellationRequested) return null;
   const item: InlineCompletionItem = {

@@ -24,6 +24,34 @@ export function postprocess(raw: string, ctx: ContextWindow, languageId: string)
   return text;
 }
 
+/** The request for the next line (see nextLineSuggestion): the same context, stopped at a blank line, a line's worth of tokens. */
+export const NEXT_LINE_STOP = ["\n\n"];
+export const NEXT_LINE_MAX_TOKENS = 32;
+
+/**
+ * The model ended the line at once (an empty answer with the cursor at the end
+ * of a line that has text): the suggestion becomes the line after it, shown
+ * below the cursor, as editors do at the end of a finished line. Not for text
+ * after the cursor (the suggestion would split the line), multi-line contexts
+ * (their answer already spans lines), JSON (its own stopping rules), or an answer with text.
+ */
+export function wantsNextLine(raw: string, ctx: ContextWindow, languageId: string): boolean {
+  return !/\S/.test(raw) && !ctx.multiline && ctx.lineSuffix === "" && ctx.linePrefix.trim() !== "" && !JSON_LANGUAGES.has(languageId);
+}
+
+/**
+ * The suggestion from the model's continuation of the same context without the
+ * newline stop (NEXT_LINE_STOP): blanks to the end of this line, a newline, then
+ * the next line, post-processed as a line of its own. "" for none.
+ */
+export function nextLineSuggestion(raw: string, ctx: ContextWindow, languageId: string): string {
+  const m = /^[ \t]*\r?\n([^\n]*)/.exec(raw);
+  if (!m) return "";
+  const next: ContextWindow = { prefix: ctx.prefix + "\n", suffix: ctx.suffix, linePrefix: "", lineSuffix: "", multiline: false };
+  const line = postprocess(m[1], next, languageId);
+  return line ? "\n" + line : "";
+}
+
 /**
  * Small models trained on whole-line fill-in-the-middle often answer a mid-line
  * cursor with the whole line, repeating what is already typed

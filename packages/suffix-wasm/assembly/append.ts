@@ -8,7 +8,7 @@
 // the tie order between equally frequent continuations. The debug build
 // asserts each case's preconditions (see debug.ts).
 
-import { Node, Endpoint, allocNode, setGroup, newGroup, nodeTokens } from "./nodes";
+import { Node, Endpoint, Seq, allocNode, setGroup, newGroup, nodeTokens } from "./nodes";
 import { insertAfter, replaceInSiblings, incrementCount } from "./siblings";
 import { moveEndpoint, newEndpoint } from "./endpoints";
 import {
@@ -16,9 +16,20 @@ import {
 } from "./tree";
 import { DEBUG } from "./debug";
 
-export function append(t: Tree, seqId: i32, token: i32): void {
-  let s = findSeq(t, seqId);
-  if (!s) s = createSeq(t, seqId);
+// Sequence `seqId` of the tree, created when new.
+export function seqFor(t: Tree, seqId: i32): Seq {
+  const s = findSeq(t, seqId);
+  return s ? s : createSeq(t, seqId);
+}
+
+// Appends the `n` tokens at `tokens` to sequence `seqId`.
+export function extend(t: Tree, seqId: i32, tokens: usize, n: i32): void {
+  if (n <= 0) return;
+  const s = seqFor(t, seqId);
+  for (let i = 0; i < n; i++) append(t, s, load<i32>(tokens + (<usize>i << 2)));
+}
+
+export function append(t: Tree, s: Seq, token: i32): void {
   const root = t.root;
 
   // A new suffix starts at the root. When the oldest active suffix has

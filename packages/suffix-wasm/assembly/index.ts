@@ -4,7 +4,7 @@
 // validated on the host side: these functions assume valid input.
 
 import { Tree, treeCreate, treeDestroy, findSeq } from "./tree";
-import { append } from "./append";
+import { append, extend, seqFor } from "./append";
 import { remove } from "./remove";
 import { speculate as speculateImpl, speculatePair, bestDraft } from "./speculate";
 import { checkIntegrity, memoryBytes, failedNode } from "./integrity";
@@ -37,12 +37,20 @@ export function treeFree(t: usize): void {
 
 // Append the `n` tokens in the I/O buffer to sequence `seqId`.
 export function treeExtend(t: usize, seqId: i32, n: i32): void {
-  const tree = changetype<Tree>(t);
-  for (let i = 0; i < n; i++) append(tree, seqId, load<i32>(ioBuf + (<usize>i << 2)));
+  extend(changetype<Tree>(t), seqId, ioBuf, n);
 }
 
 export function treeAppend(t: usize, seqId: i32, token: i32): void {
-  append(changetype<Tree>(t), seqId, token);
+  const tree = changetype<Tree>(t);
+  append(tree, seqFor(tree, seqId), token);
+}
+
+// A request's update in one call: the `n` tokens in the I/O buffer go to
+// sequence `localSeq` of its own tree and, when `global` is not 0, to
+// sequence `globalSeq` of the global tree.
+export function cacheExtend(local: usize, localSeq: i32, global: usize, globalSeq: i32, n: i32): void {
+  extend(changetype<Tree>(local), localSeq, ioBuf, n);
+  if (global) extend(changetype<Tree>(global), globalSeq, ioBuf, n);
 }
 
 export function treeRemove(t: usize, seqId: i32): bool {
@@ -65,10 +73,10 @@ export function treeSpeculate(
   t: usize, ctxLen: i32, maxSpecTokens: i32, maxSpecFactor: f32,
   maxSpecOffset: f32, minTokenProb: f32, useTreeSpec: bool,
 ): i32 {
-  return speculateImpl(
+  return publish(speculateImpl(
     changetype<Tree>(t), ioBuf, ctxLen, maxSpecTokens, maxSpecFactor,
     maxSpecOffset, minTokenProb, useTreeSpec,
-  );
+  ));
 }
 
 // Speculate with a request's tree and the global tree (0: none) at once,
@@ -77,12 +85,29 @@ export function cacheSpeculate(
   local: usize, global: usize, ctxLen: i32, maxSpecTokens: i32, maxSpecFactor: f32,
   maxSpecOffset: f32, minTokenProb: f32, useTreeSpec: bool,
 ): i32 {
-  return speculatePair(
+  return publish(speculatePair(
     changetype<Tree>(local), global, ioBuf, ctxLen, maxSpecTokens, maxSpecFactor,
     maxSpecOffset, minTokenProb, useTreeSpec,
-  );
+  ));
 }
 
+// The last draft, published after each speculate call at a fixed address
+// (draftResult()) so the host reads it without further calls:
+// size i32, tokens, parents, probs (addresses), score f32, matchLen i32.
+const RESULT: usize = memory.data(24, 8);
+
+function publish(size: i32): i32 {
+  const d = bestDraft();
+  store<i32>(RESULT, size);
+  store<u32>(RESULT, <u32>d.tokens, 4);
+  store<u32>(RESULT, <u32>d.parents, 8);
+  store<u32>(RESULT, <u32>d.probs, 12);
+  store<f32>(RESULT, d.score, 16);
+  store<i32>(RESULT, d.matchLen, 20);
+  return size;
+}
+
+export function draftResult(): usize { return RESULT; }
 export function draftTokens(): usize { return bestDraft().tokens; }
 export function draftParents(): usize { return bestDraft().parents; }
 export function draftProbs(): usize { return bestDraft().probs; }

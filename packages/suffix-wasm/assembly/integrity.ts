@@ -6,7 +6,7 @@
 
 import { HashMap, mapNew, mapFree, mapGet, mapSet, mapBytes } from "./hashmap";
 import { Node, Group, Endpoint, Seq, seqToken } from "./nodes";
-import { Tree, getChild, findSeq } from "./tree";
+import { Tree, edgeChild, findSeq } from "./tree";
 import { hasEndpoint } from "./endpoints";
 import { Check } from "./integrity-codes";
 
@@ -81,7 +81,7 @@ function checkNode(t: Tree, node: Node): i32 {
     const ref = node.ref;
     if (!ref || !isLive(t, ref) || node.refIdx < 0 || node.refIdx + node.length > ref.len) return fail(Check.BAD_REF, node);
     if (node.token != seqToken(ref, node.refIdx)) return fail(Check.BAD_FIRST_TOKEN, node);
-    if (getChild(t, node.parent!, node.token) !== node) return fail(Check.NOT_IN_PARENT, node);
+    if (edgeChild(t, node.parent!, node.token) !== node) return fail(Check.NOT_IN_PARENT, node);
     let e = node.endpoints;
     while (e) {
       if (!checkEndpoint(t, node, e)) return fail(Check.BAD_ENDPOINT, node);
@@ -104,7 +104,7 @@ function checkNode(t: Tree, node: Node): i32 {
     seen++;
     sum += child.count;
     if (child.parent !== node) return fail(Check.CHILD_PARENT, child);
-    if (getChild(t, node, child.token) !== child) return fail(Check.NOT_IN_PARENT, child);
+    if (edgeChild(t, node, child.token) !== child) return fail(Check.NOT_IN_PARENT, child);
     if (!isRoot && child.count >= node.count) return fail(Check.CHILD_COUNT_NOT_LESS, child);
     const g = child.group;
     if (!g) return fail(Check.GROUP_LINKS, child);
@@ -155,7 +155,7 @@ export function checkIntegrity(t: Tree): i32 {
       let node = t.root;
       bump(visits, node);
       while (idx < s.len && idx - start < t.maxDepth) {
-        const child = getChild(t, node, seqToken(s, idx));
+        const child = edgeChild(t, node, seqToken(s, idx));
         if (!child) { code = fail(Check.SUFFIX_MISSING, node); break; }
         node = child;
         bump(visits, node);

@@ -6,7 +6,7 @@
 // scores and cut-offs agree with ArcticInference to the last bit.
 
 import { Node, nodeTokens } from "./nodes";
-import { Tree, getChild } from "./tree";
+import { Tree, edgeChild } from "./tree";
 
 // A draft: tokens, parents (-1 = child of the context), probs, score and
 // match length. `best` and `cur` swap so the best draft survives while the
@@ -77,7 +77,9 @@ function matchContext(t: Tree, ctx: usize, start: i32, end: i32): void {
   for (let i = start; i < end; i++) {
     const c = load<i32>(ctx + (<usize>i << 2));
     if (idx >= node.length) {
-      const child = getChild(t, node, c);
+      // The edge table, not the sibling scan append uses: matching reads
+      // only the child it finds, so one probe beats touching every sibling.
+      const child = edgeChild(t, node, c);
       if (!child) {
         matchNode = null;
         return;

@@ -34,7 +34,29 @@ export const MIN_TABLE: u32 = 64;
 
 // ---- edges ----
 
+// Nodes with at most this many children find a child by walking their
+// sibling list (most frequent first) instead of probing the edge table: the
+// children are read next anyway, and most nodes have one or two, so this
+// saves a hash and a likely cache miss in a large table on the hot paths.
+// Both ways give the same child (integrity.ts checks that list, table and
+// child total agree).
+export const SCAN_CHILDREN: i32 = 4;
+
 export function getChild(t: Tree, node: Node, token: i32): Node | null {
+  if (node.numChildren <= SCAN_CHILDREN) {
+    let c = node.headChild;
+    while (c) {
+      if (c.token == token) return c;
+      c = c.nextSibling;
+    }
+    return null;
+  }
+  return edgeChild(t, node, token);
+}
+
+// The child for `token` from the edge table alone (the integrity checker
+// verifies the table with this).
+export function edgeChild(t: Tree, node: Node, token: i32): Node | null {
   const v = mapGet(t.edges, edgeKey(node, token));
   return v == NOT_FOUND ? null : changetype<Node>(<usize>v);
 }

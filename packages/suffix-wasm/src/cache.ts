@@ -92,11 +92,11 @@ export class SuffixDecodingCache {
     const tokens = typeof tokenIds === "number" ? [tokenIds] : tokenIds;
     const checked = checkTokens("tokenIds", tokens);
     if (checked.length === 0) return;
-    // Written into wasm memory once, appended to both trees from there.
+    // Written into wasm memory once, appended to both trees in one call.
     const n = this.runtime.writeTokens(checked);
-    tree.extendFromIo(LOCAL_SEQ, n);
     const seqId = this.reqToSeq.get(reqId);
-    if (seqId !== undefined) this.globalTree.extendFromIo(seqId, n);
+    this.runtime.exports.cacheExtend(
+      tree.live(), LOCAL_SEQ, seqId === undefined ? 0 : this.globalTree.live(), seqId ?? 0, n);
   }
 
   /** Removes a response from the global tree. */

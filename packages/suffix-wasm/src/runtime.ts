@@ -1,7 +1,7 @@
 // Loading the WebAssembly module and moving token arrays in and out of its
 // memory. One runtime (one wasm instance) can hold any number of trees.
 
-import { WASM_BASE64 } from "./generated/wasm-base64.js";
+import { embeddedWasmBytes } from "./base64.js";
 import type { Draft } from "./draft.js";
 
 /** The raw exports of `build/suffix_tree.wasm` (see assembly/index.ts). */
@@ -11,6 +11,8 @@ export interface SuffixWasmExports {
   treeNew(maxDepth: number): number;
   treeFree(tree: number): void;
   treeExtend(tree: number, seqId: number, n: number): void;
+  /** Appends the I/O buffer's `n` tokens to `localSeq` of `local` and (when `global` is not 0) `globalSeq` of `global`. */
+  cacheExtend(local: number, localSeq: number, global: number, globalSeq: number, n: number): void;
   treeAppend(tree: number, seqId: number, token: number): void;
   treeRemove(tree: number, seqId: number): number;
   treeSeqLength(tree: number, seqId: number): number;
@@ -23,6 +25,8 @@ export interface SuffixWasmExports {
     local: number, global: number, ctxLen: number, maxSpecTokens: number, maxSpecFactor: number,
     maxSpecOffset: number, minTokenProb: number, useTreeSpec: number,
   ): number;
+  /** Address of the last draft's record: size, tokens, parents, probs (i32 addresses), score (f32), matchLen. */
+  draftResult(): number;
   draftTokens(): number;
   draftParents(): number;
   draftProbs(): number;
@@ -49,11 +53,17 @@ export class SuffixRuntime {
   private i32: Int32Array;
   private f32: Float32Array;
   private fieldOffsets: ReadonlyMap<string, number> | undefined;
+  // The I/O buffer (int32 index, capacity known to the host) and the draft
+  // record, so the hot paths make no calls just to find them.
+  private ioIndex = 0;
+  private ioCapacity = 0;
+  private readonly result: number;
 
   constructor(instance: WebAssembly.Instance) {
     this.exports = instance.exports as unknown as SuffixWasmExports;
     this.i32 = new Int32Array(this.exports.memory.buffer);
     this.f32 = new Float32Array(this.exports.memory.buffer);
+    this.result = this.exports.draftResult() >>> 2;
   }
 
   /** Bytes of linear memory the instance holds (it grows, never shrinks). */
@@ -66,9 +76,10 @@ export class SuffixRuntime {
     return this.exports.pooledBytes();
   }
 
-  // Views go stale when memory grows; refresh them lazily.
+  // Views go stale when memory grows (the old buffer is detached, so they
+  // read as empty); refresh them lazily.
   private views(): void {
-    if (this.i32.buffer !== this.exports.memory.buffer) {
+    if (this.i32.length === 0) {
       this.i32 = new Int32Array(this.exports.memory.buffer);
       this.f32 = new Float32Array(this.exports.memory.buffer);
     }
@@ -80,10 +91,15 @@ export class SuffixRuntime {
    */
   writeTokens(tokens: ArrayLike<number>, start = 0, end = tokens.length): number {
     const n = end - start;
-    const ptr = this.exports.ioReserve(n) >>> 2;
+    if (n > this.ioCapacity) {
+      this.ioIndex = this.exports.ioReserve(n) >>> 2;
+      this.ioCapacity = n;
+    }
+    const ptr = this.ioIndex;
     this.views();
     if (ArrayBuffer.isView(tokens)) {
-      this.i32.set((tokens as Int32Array).subarray(start, end), ptr);
+      const typed = tokens as Int32Array;
+      this.i32.set(start === 0 && end === typed.length ? typed : typed.subarray(start, end), ptr);
     } else {
       const view = this.i32;
       for (let i = 0; i < n; i++) view[ptr + i] = tokens[start + i];
@@ -93,13 +109,15 @@ export class SuffixRuntime {
 
   /** Copies out the draft left by the last speculate call (`size` tokens). */
   readDraft(size: number): Draft {
-    const ex = this.exports;
+    this.views();
+    const i32 = this.i32;
+    const r = this.result;
     return {
-      tokenIds: this.readInt32(ex.draftTokens(), size),
-      parents: this.readInt32(ex.draftParents(), size),
-      probs: this.readFloat32(ex.draftProbs(), size),
-      score: ex.draftScore(),
-      matchLen: ex.draftMatchLen(),
+      tokenIds: i32.slice(i32[r + 1] >>> 2, (i32[r + 1] >>> 2) + size),
+      parents: i32.slice(i32[r + 2] >>> 2, (i32[r + 2] >>> 2) + size),
+      probs: this.f32.slice(i32[r + 3] >>> 2, (i32[r + 3] >>> 2) + size),
+      score: this.f32[r + 4],
+      matchLen: i32[r + 5],
     };
   }
 
@@ -149,14 +167,6 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   return out;
 }
 
-function decodeBase64(b64: string): Uint8Array {
-  // atob exists in Node >= 16 and every browser.
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 // The module's one import, AssemblyScript's abort: raised by a failed
 // assert() (only the debug build keeps them) or by running out of memory.
 // Its message and file name live in the instance's memory, bound once the
@@ -176,7 +186,7 @@ function importsFor(instance: () => WebAssembly.Instance | undefined): WebAssemb
 let embeddedModule: WebAssembly.Module | undefined;
 
 function embedded(): WebAssembly.Module {
-  embeddedModule ??= new WebAssembly.Module(decodeBase64(WASM_BASE64) as BufferSource);
+  embeddedModule ??= new WebAssembly.Module(embeddedWasmBytes() as BufferSource);
   return embeddedModule;
 }
 

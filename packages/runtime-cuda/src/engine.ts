@@ -3,29 +3,34 @@
 // over all active requests, which join and leave between steps. Each stage
 // lives in its own module; this file wires them together.
 
-import { AdaptivePolicy, type DraftPlan } from "./adaptive/policy.js";
+import { AdaptivePolicy } from "./adaptive/policy.js";
+import { DocumentIngestor } from "./documents/ingestor.js";
 import { StepTimer } from "./adaptive/state.js";
 import { GenerationAbortedError, GlimpseConfigError } from "./errors.js";
 import type { GenerationStream, InferenceEngine } from "./inference-engine.js";
 import { BatchKvCache } from "./kv/batch-kv-cache.js";
-import { MetricsAggregator, recordStep, type SpecMetrics } from "./metrics.js";
-import type { ForwardPass } from "./model/forward.js";
+import { MetricsAggregator, type SpecMetrics } from "./metrics.js";
+import type { ForwardOutput, ForwardPass } from "./model/forward.js";
 import type { DecoderLayout } from "./model/layout.js";
 import { loadModel, type EngineOptions, type LoadedModel } from "./model/loader.js";
 import type { ModelConfig } from "./model/model-config.js";
 import type { ProviderChoice } from "./model/session.js";
 import type { TextTokenizer } from "./model/tokenizer.js";
-import type { Proposal, Proposer, SpeculativeConfig, SuffixDocuments, SuffixState } from "./proposers/index.js";
+import type { Proposer, SpeculativeConfig, SuffixDocuments, SuffixState } from "./proposers/index.js";
 import { rejectionSample } from "./sampling/acceptance.js";
-import { RejectionSampler } from "./sampling/rejection-sampler.js";
+import { RejectionSampler, type TopLogprob } from "./sampling/rejection-sampler.js";
 import { checkRequest, checkSuffixState } from "./scheduler/check-request.js";
+import { acceptRow, type AcceptHost } from "./output/accept-row.js";
 import { appendOutput, generationResult } from "./output/request-output.js";
 import { RequestState, type GenerateOptions, type GenerationResult } from "./scheduler/request.js";
 import { Scheduler } from "./scheduler/scheduler.js";
-import { cutAtInvalid, cutByCost, firstChain, layoutStep, type StepLayout } from "./verify/draft-layout.js";
-import { buildStepInputs, promptInputs } from "./verify/step-inputs.js";
-import { profileVerifyCost } from "./verify/verify-cost-profile.js";
-import { VerifyCost } from "./verify/verify-cost.js";
+import { isolateRows, StepFaults, type IsolationHost } from "./scheduler/step-faults.js";
+import type { BatchVerifyCost } from "./verify/batch-draft-width.js";
+import { layoutStep, type StepLayout } from "./verify/draft-layout.js";
+import { planDraft, proposeDrafts, type DraftHost } from "./verify/step-drafts.js";
+import { buildStepInputs, promptInputs, type StepInputs } from "./verify/step-inputs.js";
+import { measureBatchCost, profileVerifyCost } from "./verify/verify-cost-profile.js";
+import type { VerifyCost } from "./verify/verify-cost.js";
 
 export { findModelFile, type EngineOptions } from "./model/loader.js";
 
@@ -42,15 +47,20 @@ export class Engine implements InferenceEngine {
   readonly maxModelLen: number;
   readonly policy: AdaptivePolicy;
   private readonly totals = new MetricsAggregator();
+  /** Proposer errors and failed passes survived, and requests they failed (scheduler/step-faults.ts). */
+  readonly faults = new StepFaults();
   private readonly forward: ForwardPass;
   private readonly sampler: RejectionSampler;
   private readonly scheduler: Scheduler;
-  /** Drafts are reduced to their first chain: the graph's 2-D mask verifies chains only. */
-  private readonly chainsOnly: boolean;
+  /** What a step's drafts, and accepting a row, need (verify/step-drafts.ts, output/accept-row.ts). */
+  private readonly drafting: DraftHost;
+  private readonly accepting: AcceptHost;
   private nextId = 1;
   private loopRunning = false;
   private closed = false;
   private finishedRequests = 0;
+  /** Adds suffix documents in slices between steps, within a token budget (null without a global suffix tree). */
+  private readonly ingestor: DocumentIngestor | null;
 
   private constructor(m: LoadedModel, options: EngineOptions) {
     this.modelDir = m.dir;
@@ -64,20 +74,25 @@ export class Engine implements InferenceEngine {
     this.forward = m.forward;
     this.sampler = new RejectionSampler(m.config.vocabSize, options.acceptRule ?? rejectionSample);
     this.scheduler = new Scheduler(m.forward.kvShape, m.forward.kvRoom, m.maxBatchSize);
-    this.chainsOnly = m.proposer?.treeDrafts === true && m.forward.layout.maskRank === 2;
+    this.ingestor = m.proposer?.documents ? new DocumentIngestor(m.proposer.documents, options.documents, () => this.scheduler.size > 0) : null;
     this.policy = new AdaptivePolicy({
       enabled: options.adaptive ?? true,
       maxDraft: m.proposer?.maxTokens ?? 0,
       freeSide: m.proposer?.draftsWhilePaused === true,
       freeDraft: m.speculative?.suffixMaxDepth ?? 0,
     });
+    // Tree drafts are reduced to their first chain where the graph's 2-D mask verifies chains only.
+    const chainsOnly = m.proposer?.treeDrafts === true && m.forward.layout.maskRank === 2;
+    this.drafting = { proposer: m.proposer, policy: this.policy, faults: this.faults, vocabSize: m.config.vocabSize, maxModelLen: m.maxModelLen, chainsOnly };
+    this.accepting = { sampler: this.sampler, vocabSize: m.config.vocabSize, hiddenSize: m.config.hiddenSize, clock: this.policy.clock, faults: this.faults,
+      emit: (...a) => this.emit(...a), fail: (r, err) => this.fail(r, err) };
   }
 
   static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
     const model = await loadModel(modelDir, options);
     const engine = new Engine(model, options);
     if (model.verifyCost) engine.policy.verifyCost = model.verifyCost;
-    else if (model.proposer) engine.policy.verifyCost = await engine.measureVerifyCost();
+    else if (model.proposer) engine.policy.batchCost = await engine.measureVerifyCost();
     return engine;
   }
 
@@ -110,12 +125,11 @@ export class Engine implements InferenceEngine {
     return this.proposer?.documents !== undefined;
   }
 
-  /** Times verification of 0..16 draft tokens on this model and machine (at 256 tokens of context). */
-  async measureVerifyCost(): Promise<VerifyCost> {
-    const context = Math.min(256, Math.max(16, this.maxModelLen - 40));
-    const ms = await this.profileVerifyCost(context, 16, 9);
-    this.policy.plainStepMs = ms[0];
-    return VerifyCost.fromTimings(ms);
+  /** Times verification of 0..16 draft tokens on this model and machine (at 256 tokens of context), at batch 1 and at maxBatchSize. */
+  async measureVerifyCost(): Promise<BatchVerifyCost> {
+    const { cost, plainMs } = await measureBatchCost(this.forward, this.config.vocabSize, this.maxModelLen, this.maxBatchSize);
+    this.policy.plainStepMs = plainMs;
+    return cost;
   }
 
   /** Median milliseconds of one forward pass verifying k = 0..maxDraft draft tokens at a context length (for projections). */
@@ -156,7 +170,7 @@ export class Engine implements InferenceEngine {
     const speculate = this.proposer !== null && options.speculate !== false;
     const state: Admitted = Object.assign(
       new RequestState(this.nextId++, promptIds, options, sampling, maxTokens, this.config.eosTokenIds, this.tokenizer,
-        speculate, this.policy.newState(), resolveFn, rejectFn),
+        speculate, this.policy.newState(sampling.temperature > 0), resolveFn, rejectFn),
       { resultPromise },
     );
     const signal = options.signal;
@@ -186,8 +200,10 @@ export class Engine implements InferenceEngine {
     this.loopRunning = true;
     try {
       while (!this.closed && this.scheduler.size > 0) {
+        this.scheduler.preempt();
         for (let r = this.scheduler.nextToAdmit(); r; r = this.scheduler.nextToAdmit()) {
-          await this.prefill(r).then(() => this.scheduler.activate(r), (err) => this.fail(r, err));
+          if (r.resumable) this.scheduler.activate(r); // preempted: its cache was kept
+          else await this.prefill(r).then(() => this.scheduler.activate(r), (err) => this.fail(r, err));
         }
         if (!this.scheduler.prune()) continue;
         await this.step();
@@ -218,7 +234,7 @@ export class Engine implements InferenceEngine {
       this.proposer!.begin(r.id, r.tokens);
       this.policy.startFromRecent(r.adaptive);
     }
-    this.emit(r, first.tokens, first.logprobs);
+    this.emit(r, first.tokens, first.logprobs, first.top);
   }
 
   private async step(): Promise<void> {
@@ -226,71 +242,45 @@ export class Engine implements InferenceEngine {
     const { rows, cache } = this.scheduler.regroup();
     const timer = new StepTimer(this.policy.clock, rows.length, start);
     // 1. Propose.
-    const plans = rows.map((r) => this.plan(r));
-    const { drafts, proposeMs } = await this.propose(rows, plans, timer);
+    const plans = rows.map((r) => planDraft(this.drafting, r));
+    const { drafts, proposeMs } = await proposeDrafts(this.drafting, rows, plans, timer);
     const layouts: StepLayout[] = rows.map((r, i) => layoutStep(r.lastToken, drafts[i], plans[i].tokens));
     // 2. Verify: one forward pass over every row's step input.
-    const inputs = buildStepInputs(rows.map((r, i) => ({ layout: layouts[i], cachedLength: r.cachedLength })), cache, this.layout.maskRank, this.config.padTokenId);
-    const out = await timer.forward(() => this.forward.run(inputs, cache));
+    const inputs = this.stepInputs(rows, layouts, cache);
+    let out: ForwardOutput;
+    try {
+      out = await timer.forward(() => this.forward.run(inputs, cache));
+    } catch (err) {
+      // A failing request fails alone: every row runs its step alone, and rejoins the batch at the next regroup.
+      await isolateRows(this.isolation, rows, layouts, cache, err);
+      this.scheduler.invalidate();
+      return;
+    }
     // 3. Accept, row by row, and 4. stream.
-    const d = this.config.hiddenSize;
-    const keep = rows.map((r, i) => {
-      const ownMs = timer.rowStart();
-      const verdict = this.sampler.verify(r, layouts[i], out.logits, i * inputs.width * this.config.vocabSize);
-      const at = i * inputs.width + verdict.last;
-      if (out.hidden) r.hidden = out.hidden.slice(at * d, (at + 1) * d);
-      const draftLen = layouts[i].tokens.length - 1;
-      const accepted = verdict.tokens.length - 1;
-      recordStep(r.metrics, draftLen, accepted, timer.verifyMs);
-      r.metrics.sampleMs += ownMs();
-      this.emit(r, verdict.tokens, verdict.logprobs);
+    const passCost = this.policy.batchCost.ratio(rows.length, inputs.width - 1);
+    const keep = rows.map((r, i) => acceptRow(this.accepting, r, i, layouts[i], out, inputs.width, (draftLen, accepted, ownMs) =>
       this.policy.judge(r.adaptive, {
-        plan: plans[i], proposeMs: proposeMs[i], draftLen, accepted, free: drafts[i]?.free === true,
-        timing: timer.rowTiming(proposeMs[i], ownMs()),
-      });
-      // The cache keeps input 0 and the accepted draft tokens; rejected and padding positions become holes.
-      const keep = new Uint8Array(inputs.width);
-      keep.set(verdict.keep);
-      return keep;
-    });
+        plan: plans[i], proposeMs: proposeMs[i], draftLen, accepted, free: drafts[i]?.free === true, passCost,
+        expected: drafts[i]?.probs.slice(0, draftLen).reduce((x, y) => x + y, 0),
+        timing: timer.rowTiming(proposeMs[i], ownMs),
+      }), timer.verifyMs));
     this.scheduler.update(this.forward.advance(cache, out, keep));
   }
 
-  /** This step's draft size for a request: none without speculation, else the policy's, within its length limits. */
-  private plan(r: RequestState): DraftPlan {
-    if (!r.speculate) return { tokens: 0, paused: false };
-    // Never draft past the model's length or the request's remaining tokens.
-    const room = Math.max(0, Math.min(this.maxModelLen - r.tokens.length - 1, r.maxTokens - r.output.length - 1));
-    return this.policy.plan(r.adaptive, room);
+  private stepInputs(rows: RequestState[], layouts: StepLayout[], cache: BatchKvCache): StepInputs {
+    return buildStepInputs(rows.map((r, i) => ({ layout: layouts[i], cachedLength: r.cachedLength })), cache, this.layout.maskRank, this.config.padTokenId);
   }
 
-  /** One proposer call for every row that asks; each asking row is charged an equal share of its time. */
-  private async propose(rows: RequestState[], plans: DraftPlan[], timer: StepTimer): Promise<{ drafts: (Proposal | null)[]; proposeMs: number[] }> {
-    const drafts: (Proposal | null)[] = rows.map(() => null);
-    const proposeMs = rows.map(() => 0);
-    const asking = rows.flatMap((_r, i) => (plans[i].tokens > 0 ? [i] : []));
-    if (asking.length === 0) return { drafts, proposeMs };
-    const got = await timer.propose(() => this.proposer!.propose(asking.map((i) => {
-      const r = rows[i];
-      return { requestId: r.id, tokens: r.tokens, hidden: r.hidden, maxTokens: plans[i].tokens, paused: plans[i].paused };
-    })));
-    const share = got.ms / asking.length;
-    asking.forEach((i, k) => {
-      rows[i].metrics.proposeMs += share;
-      proposeMs[i] = share;
-      let d = got.value[k];
-      if (d) d = cutAtInvalid(d, this.config.vocabSize);
-      if (d && this.chainsOnly) d = firstChain(d);
-      if (d && this.policy.enabled) d = cutByCost(d, this.policy.verifyCost);
-      drafts[i] = d;
-    });
-    return { drafts, proposeMs };
+  /** What isolating a failed pass needs (scheduler/step-faults.ts). */
+  private get isolation(): IsolationHost {
+    return { forward: this.forward, faults: this.faults, fail: (r, err) => this.fail(r, err),
+      inputs: (...a) => this.stepInputs(...a), acceptRow: (...a) => acceptRow(this.accepting, ...a) };
   }
 
   /** Appends verified tokens to a request, streams them, and ends it when a stop condition holds. */
-  private emit(r: RequestState, tokens: number[], logprobs: number[]): void {
+  private emit(r: RequestState, tokens: number[], logprobs: number[], top?: TopLogprob[][]): void {
     if (r.finishReason) return;
-    const { taken, reason } = appendOutput(r, tokens, logprobs, this.maxModelLen);
+    const { taken, reason } = appendOutput(r, tokens, logprobs, this.maxModelLen, top);
     if (r.speculate && taken.length > 0) this.proposer!.append(r.id, taken);
     if (reason) this.finish(r, reason);
   }
@@ -316,6 +306,7 @@ export class Engine implements InferenceEngine {
   private fail(r: RequestState, err: unknown): void {
     if (r.finishReason) return;
     r.finishReason = "abort";
+    r.prefillCache = null;
     r.detach();
     if (r.speculate) this.proposer!.end(r.id);
     r.queue.close(err);
@@ -335,16 +326,28 @@ export class Engine implements InferenceEngine {
   }
 
   async addDocument(name: string, text: string): Promise<number> {
-    if (typeof name !== "string" || name.length === 0 || name.length > 256) throw new GlimpseConfigError("name", "must be a non-empty string of at most 256 characters");
     if (typeof text !== "string") throw new GlimpseConfigError("text", "must be a string");
-    const docs = this.documents();
-    const ids = this.tokenizer.encode(text);
-    docs.addDocument(name, ids);
-    return ids.length;
+    checkDocumentName(name);
+    this.documents();
+    return this.addDocumentTokens(name, this.tokenizer.encode(text));
+  }
+
+  /** Adds a document already tokenized (a server tokenizes off this thread); inserted in slices between steps. */
+  async addDocumentTokens(name: string, ids: ArrayLike<number>): Promise<number> {
+    checkDocumentName(name);
+    this.documents();
+    const vocab = this.config.vocabSize;
+    for (let i = 0; i < ids.length; i++) {
+      const t = ids[i];
+      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new GlimpseConfigError(`tokens[${i}]`, `must be a token id in [0, ${vocab - 1}], got ${JSON.stringify(t)}`);
+    }
+    return this.ingestor!.add(name, ids);
   }
 
   async removeDocument(name: string): Promise<boolean> {
-    return this.documents().removeDocument(name);
+    const docs = this.documents();
+    this.ingestor!.cancel(name);
+    return docs.removeDocument(name);
   }
 
   async listDocuments(): Promise<{ name: string; tokens: number }[]> {
@@ -352,7 +355,9 @@ export class Engine implements InferenceEngine {
   }
 
   async clearDocuments(): Promise<void> {
-    this.documents().clearDocuments();
+    const docs = this.documents();
+    this.ingestor!.cancelAll();
+    docs.clearDocuments();
   }
 
   async exportSuffixState(): Promise<SuffixState> {
@@ -360,17 +365,22 @@ export class Engine implements InferenceEngine {
   }
 
   async importSuffixState(state: SuffixState): Promise<void> {
-    const docs = this.documents();
+    this.documents();
     checkSuffixState(state, this.config.vocabSize);
-    docs.importState(state);
+    await this.ingestor!.import(state);
   }
 
   /** Stops accepting work and releases the sessions (after in-flight steps end). */
   async close(): Promise<void> {
     this.closed = true;
+    this.ingestor?.close();
     for (const r of this.scheduler.takeAll()) this.finish(r, "abort");
     while (this.loopRunning) await new Promise((res) => setTimeout(res, 5));
     await this.proposer?.dispose();
     await this.forward.release();
   }
+}
+
+function checkDocumentName(name: unknown): void {
+  if (typeof name !== "string" || name.length === 0 || name.length > 256) throw new GlimpseConfigError("name", "must be a non-empty string of at most 256 characters");
 }

@@ -2,6 +2,8 @@
 
 export { Engine, findModelFile, type EngineOptions } from "./engine.js";
 export { RemoteEngine } from "./worker/remote-engine.js";
+export { DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from "./documents/ingestor.js";
+export { EngineUnavailableError } from "./worker/worker-failure.js";
 export type { InferenceEngine, GenerationStream } from "./inference-engine.js";
 export type { GenerateOptions, GenerationChunk, GenerationResult, FinishReason } from "./scheduler/request.js";
 export { GlimpseConfigError, ModelLoadError, GenerationAbortedError, type ErrorData } from "./errors.js";
@@ -16,7 +18,7 @@ export {
   type SpeculativeConfig, type SpeculativeConfigInput, type Proposer, type Proposal, type SuffixDocuments, type SuffixState,
 } from "./proposers/index.js";
 export { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
-export { RejectionSampler, type SamplingRequest, type Verdict } from "./sampling/rejection-sampler.js";
+export { RejectionSampler, type SamplingRequest, type TopLogprob, type Verdict } from "./sampling/rejection-sampler.js";
 export { AdaptivePolicy, type DraftPlan, type PolicyOptions } from "./adaptive/policy.js";
 export { probabilities, sample, argmax, type SamplingParams } from "./sampling/distribution.js";
 export { Rng, uniformAt } from "./sampling/rng.js";

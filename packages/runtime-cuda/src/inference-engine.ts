@@ -36,6 +36,8 @@ export interface InferenceEngine {
   suffixMemoryBytes(): number | null;
   /** Adds a named document's text to the global suffix tree; resolves to its token count. */
   addDocument(name: string, text: string): Promise<number>;
+  /** As addDocument, with the text already tokenized (off the engine's thread); long documents go in slices between decoding steps. */
+  addDocumentTokens(name: string, ids: ArrayLike<number>): Promise<number>;
   removeDocument(name: string): Promise<boolean>;
   listDocuments(): Promise<{ name: string; tokens: number }[]>;
   clearDocuments(): Promise<void>;
@@ -43,10 +45,15 @@ export interface InferenceEngine {
   exportSuffixState(): Promise<SuffixState>;
   importSuffixState(state: SuffixState): Promise<void>;
 
+  /** Set when the engine can no longer work (its worker thread died); only engines that can die have it. */
+  readonly failure?: Error | null;
+  /** Calls the listener once if the engine dies (not when it is closed). */
+  onFailure?(listener: (err: Error) => void): void;
+
   /** Cancels what is running and releases the model. */
   close(): Promise<void>;
 }
 
 /** The document operations, by name (the worker protocol forwards these). */
-export const DOCUMENT_METHODS = ["addDocument", "removeDocument", "listDocuments", "clearDocuments", "exportSuffixState", "importSuffixState"] as const;
+export const DOCUMENT_METHODS = ["addDocument", "addDocumentTokens", "removeDocument", "listDocuments", "clearDocuments", "exportSuffixState", "importSuffixState"] as const;
 export type DocumentMethod = (typeof DOCUMENT_METHODS)[number];

@@ -4,8 +4,13 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
 import { DEVICES, Engine, GlimpseConfigError, RemoteEngine, ModelLoadError, meanAcceptanceLength, type Device, type EngineOptions, type InferenceEngine } from "@glimpse/runtime-cuda";
+import { addLimitOptions, engineDocumentLimits, serveLimitOptions, type LimitFlags } from "./cli-limits.js";
 import { EMBEDDED_MODEL_DIR } from "./paths.js";
+import { parseOrigins } from "./origin.js";
 import { serve } from "./server.js";
+import { checkApiKey, describeSpeculation, packageVersion, probePort } from "./startup.js";
+import { checkCacheFileWritable } from "./suffix-cache/file.js";
+import { supervise } from "./supervise.js";
 
 const int = (name: string, min: number) => (v: string) => {
   const n = Number(v);
@@ -47,7 +52,7 @@ interface EngineFlags {
 }
 
 /** The engine in this thread (`generate`), or in a worker thread (`serve`: HTTP work then never waits for a decoding step). */
-async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<InferenceEngine> {
+async function loadEngine(o: EngineFlags, where: "here" | "worker", workerMaxOldSpaceMb?: number): Promise<InferenceEngine> {
   const options: EngineOptions = {
     device: o.device,
     graph: o.graph,
@@ -55,9 +60,12 @@ async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<Inf
     maxModelLen: o.maxModelLen,
     maxBatchSize: o.maxBatchSize,
     intraOpThreads: o.threads,
+    documents: engineDocumentLimits(o as Partial<LimitFlags>),
   };
   try {
-    return where === "worker" ? await RemoteEngine.load(o.model, options) : await Engine.load(o.model, options);
+    return where === "worker"
+      ? await RemoteEngine.load(o.model, options, { resourceLimits: workerMaxOldSpaceMb ? { maxOldGenerationSizeMb: workerMaxOldSpaceMb } : undefined })
+      : await Engine.load(o.model, options);
   } catch (err) {
     // Name the flag, not the runtime's option.
     if (err instanceof GlimpseConfigError && err.field.startsWith("speculative_config")) throw new Error(`--speculative-config: ${err.message}`);
@@ -67,15 +75,18 @@ async function loadEngine(o: EngineFlags, where: "here" | "worker"): Promise<Inf
 }
 
 function program(): Command {
-  const prog = new Command("glimpse").description("Glimpse: lossless speculative decoding in TypeScript").showHelpAfterError();
+  const prog = new Command("glimpse").description("Glimpse: lossless speculative decoding in TypeScript").version(packageVersion()).showHelpAfterError();
 
-  engineOptions(prog.command("serve").description("serve the model over an OpenAI-compatible HTTP API"))
-    .option("--host <host>", "address to bind", "127.0.0.1")
-    .option("--port <port>", "port (0: any free port)", int("--port", 0), 8000)
+  addLimitOptions(engineOptions(prog.command("serve").description("serve the model over an OpenAI-compatible HTTP API")))
+    .addOption(new Option("--host <host>", "address to bind").env("HOST").default("127.0.0.1"))
+    .addOption(new Option("--port <port>", "port (0: any free port)").env("PORT").argParser(int("--port", 0)).default(8000))
     .addOption(new Option("--api-key <key>", "require 'Authorization: Bearer <key>' on /v1 routes").env("GLIMPSE_API_KEY"))
     .option("--served-model-name <name>", "model name clients send (default: the model folder's name)")
     .option("--max-concurrency <n>", "most generations in flight; more get HTTP 429", int("--max-concurrency", 1), 64)
-    .option("--suffix-cache-file <path>", "load the global suffix cache from this file at start and save it at shutdown")
+    .option("--suffix-cache-file <path>", "load the global suffix cache from this file at start, snapshot it periodically and at shutdown")
+    .option("--suffix-cache-interval <seconds>", "seconds between snapshots of --suffix-cache-file (0: only at shutdown)", num, 30)
+    .option("--allowed-origins <list>", "comma-separated origins allowed to call the API from a browser ('*': any); default none")
+    .option("--worker-max-old-space-mb <mb>", "heap limit of the engine worker thread (default: Node's); the server exits non-zero if the worker dies", int("--worker-max-old-space-mb", 8))
     .option("--shared-cache <url>", "share the global suffix cache with other replicas through Redis, e.g. redis://127.0.0.1:6379/0")
     .option("--shared-cache-stream <key>", "Redis Stream key of the shared cache (default: glimpse:suffix-cache:<served model name>)")
     .option("--stream-coalesce-ms <ms>", "stream events this close to the last write are sent together, and the engine's chunks merged (0: one event per decoding step)", coalesceMs, 5)
@@ -84,25 +95,22 @@ function program(): Command {
     .option("--in-process", "run the engine on the HTTP thread instead of a worker thread (slower streaming; for debugging)")
     .action(async (o) => {
       const log = pino({ level: o.logLevel });
-      const engine = await loadEngine(o, o.inProcess ? "here" : "worker");
-      log.info({ model: engine.modelDir, provider: engine.provider, speculative: engine.speculative }, "engine loaded");
+      // Cheap checks first: a typo should cost a second, not a model load.
+      checkApiKey(o.apiKey);
+      if (o.suffixCacheFile) await checkCacheFileWritable(o.suffixCacheFile);
+      await probePort(o.host, o.port);
+      const engine = await loadEngine(o, o.inProcess ? "here" : "worker", o.workerMaxOldSpaceMb);
+      log.info({ model: engine.modelDir, provider: engine.provider, speculative: describeSpeculation(engine.speculative, engine.hasSuffix) }, "engine loaded");
       const running = await serve(engine, {
         host: o.host, port: o.port, apiKey: o.apiKey, servedModelName: o.servedModelName,
         maxConcurrency: o.maxConcurrency, suffixCacheFile: o.suffixCacheFile, streamCoalesceMs: o.streamCoalesceMs,
-        shutdownTimeoutMs: o.shutdownTimeout * 1000, logger: log,
+        suffixCacheIntervalMs: o.suffixCacheInterval * 1000, allowedOrigins: parseOrigins(o.allowedOrigins),
+        shutdownTimeoutMs: o.shutdownTimeout * 1000, logger: log, ...serveLimitOptions(o),
         sharedCache: o.sharedCache ? { url: o.sharedCache, stream: o.sharedCacheStream } : undefined,
       });
       log.info({ url: running.url, model: running.ctx.modelName }, "listening");
       process.stderr.write(curlExample(running.url, running.ctx.modelName, o.apiKey));
-      const stop = async (signal: string) => {
-        log.info({ signal }, "shutting down");
-        await running.close();
-        await engine.close();
-        log.info("stopped");
-        process.exit(0);
-      };
-      process.once("SIGTERM", () => void stop("SIGTERM"));
-      process.once("SIGINT", () => void stop("SIGINT"));
+      supervise(running, engine, log);
     });
 
   engineOptions(prog.command("generate").description("generate from one prompt, streamed, then print acceptance stats").argument("<prompt>", "prompt text"))

@@ -6,9 +6,12 @@ import type { InferenceEngine } from "@glimpse/runtime-cuda";
 import type { Logger } from "pino";
 import type { z } from "zod";
 import { ApiError, fromZod } from "./errors.js";
+import type { DocumentGate } from "./document-gate.js";
 import type { Limiter } from "./limiter.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { SharedCache } from "./shared-cache/shared-cache.js";
+import type { InputLimits } from "./tokenize/input-limits.js";
+import type { TokenizerPool } from "./tokenize/pool.js";
 
 export interface AppContext {
   /** An Engine in this thread (tests, embedding) or a RemoteEngine in a worker thread (`glimpse serve`). */
@@ -19,6 +22,13 @@ export interface AppContext {
   log: Logger;
   /** Stream events closer together than this are written together (0: one write per event). */
   streamCoalesceMs: number;
+  /** A stream whose socket has not drained for this long is closed, freeing its slots (a client that stopped reading). */
+  writeTimeoutMs: number;
+  /** Tokenizer threads: prompts, chat templates and documents are tokenized there, never on the HTTP thread. */
+  tokenizers: TokenizerPool;
+  /** Byte limits checked before any tokenizing work. */
+  inputLimits: InputLimits;
+  documentGate: DocumentGate;
   /** Set once shutdown begins: new generations are refused with 503. */
   draining: boolean;
   /** The suffix cache shared with other replicas through Redis (`--shared-cache`), or null. */
@@ -40,6 +50,7 @@ export function checkModel(ctx: AppContext, model: string | undefined): void {
 
 /** Reserves n generation slots; returns their release. */
 export function admit(ctx: AppContext, n: number): () => void {
+  if (ctx.engine.failure) throw new ApiError(503, ctx.engine.failure.message, "service_unavailable_error", null, "engine_unavailable");
   if (ctx.draining) throw new ApiError(503, "the server is shutting down", "service_unavailable_error");
   if (!ctx.limiter.tryAcquire(n)) {
     throw new ApiError(429, `too many requests in flight (limit ${ctx.limiter.capacity} generations); retry later`, "rate_limit_error", null, "queue_full");

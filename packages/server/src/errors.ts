@@ -4,7 +4,7 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
 import type { ZodError } from "zod";
-import { GlimpseConfigError } from "@glimpse/runtime-cuda";
+import { EngineUnavailableError, GlimpseConfigError } from "@glimpse/runtime-cuda";
 
 export type ErrorType =
   | "invalid_request_error"
@@ -56,6 +56,15 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof GlimpseConfigError) {
     // The runtime's message already starts with the field.
     return new ApiError(400, err.message, "invalid_request_error", err.field);
+  }
+  if (err instanceof EngineUnavailableError) {
+    return new ApiError(503, err.message, "service_unavailable_error", null, "engine_unavailable");
+  }
+  // Express and body-parser mark client faults (a URL that does not decode, an unreadable body) with a 4xx status.
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    const message = err instanceof URIError ? "the URL is not valid percent-encoding" : `bad request: ${(err as Error).message}`;
+    return new ApiError(status, message);
   }
   return new ApiError(500, "internal server error", "internal_server_error");
 }

@@ -2,19 +2,22 @@
 // stops when the client goes away (the request's AbortSignal) or when a text
 // filter says the answer is complete (JSON mode).
 
-import type { GenerateOptions, GenerationResult, GenerationStream, InferenceEngine } from "@glimpse/runtime-cuda";
+import type { GenerateOptions, GenerationResult, GenerationStream, InferenceEngine, TopLogprob } from "@glimpse/runtime-cuda";
 import type { TextFilter } from "./json-mode.js";
 
 export interface ChoiceDelta {
   text: string;
   tokenIds: number[];
   logprobs?: number[];
+  /** Per token, the most likely tokens at its position (when asked for). */
+  topLogprobs?: TopLogprob[][];
 }
 
 export interface ChoiceOutcome {
   text: string;
   tokenIds: number[];
   logprobs: number[];
+  topLogprobs?: TopLogprob[][];
   finishReason: "stop" | "length";
   /** The runtime's result with its metrics; null when the server cut the generation short. */
   result: GenerationResult | null;
@@ -66,8 +69,9 @@ export class Choice {
         out.text += text;
         out.tokenIds.push(...chunk.tokenIds);
         if (chunk.logprobs) out.logprobs.push(...chunk.logprobs);
+        if (chunk.topLogprobs) (out.topLogprobs ??= []).push(...chunk.topLogprobs);
         if (onDelta && (text.length > 0 || chunk.tokenIds.length > 0)) {
-          await onDelta({ text, tokenIds: chunk.tokenIds, ...(chunk.logprobs ? { logprobs: chunk.logprobs } : {}) });
+          await onDelta({ text, tokenIds: chunk.tokenIds, ...(chunk.logprobs ? { logprobs: chunk.logprobs } : {}), ...(chunk.topLogprobs ? { topLogprobs: chunk.topLogprobs } : {}) });
         }
         if (cut) {
           this.own.abort();

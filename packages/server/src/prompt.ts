@@ -1,7 +1,8 @@
 // Prompts as token ids: completion prompts (text, token ids, fill-in-the-middle)
-// and chat messages rendered with the model's chat template.
+// and chat messages rendered with the model's chat template. These run in the
+// tokenizer threads (tokenize/), never on the HTTP thread: a long prompt takes seconds.
 
-import type { InferenceEngine } from "@glimpse/runtime-cuda";
+import type { InferenceEngine, TextTokenizer } from "@glimpse/runtime-cuda";
 import { badRequest } from "./errors.js";
 import type { ChatMessageInput } from "./schemas/chat.js";
 
@@ -15,7 +16,7 @@ export interface Prompt {
 const FIM = { prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>" } as const;
 
 /** The prompts of a completion request: one per string or token-id list. */
-export function completionPrompts(engine: InferenceEngine, prompt: string | string[] | number[] | number[][], suffix: string | null | undefined): Prompt[] {
+export function completionPrompts(tokenizer: TextTokenizer, prompt: string | string[] | number[] | number[][], suffix: string | null | undefined): Prompt[] {
   const list: (string | number[])[] =
     typeof prompt === "string" ? [prompt]
     : prompt.length > 0 && typeof prompt[0] === "number" ? [prompt as number[]]
@@ -24,17 +25,16 @@ export function completionPrompts(engine: InferenceEngine, prompt: string | stri
     const field = typeof prompt === "string" || typeof prompt[0] === "number" ? "prompt" : `prompt[${i}]`;
     if (suffix != null) {
       if (typeof p !== "string") throw badRequest("suffix", "fill-in-the-middle needs a text prompt, not token ids");
-      return fillInTheMiddle(engine, p, suffix);
+      return fillInTheMiddle(tokenizer, p, suffix);
     }
-    const ids = typeof p === "string" ? engine.tokenizer.encode(p) : p;
+    const ids = typeof p === "string" ? tokenizer.encode(p) : p;
     if (ids.length === 0) throw badRequest(field, "must not be empty");
-    return { ids, text: typeof p === "string" ? p : engine.tokenizer.decode(p) };
+    return { ids, text: typeof p === "string" ? p : tokenizer.decode(p) };
   });
 }
 
 /** `<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`, with the markers as single special tokens. */
-function fillInTheMiddle(engine: InferenceEngine, prefix: string, suffix: string): Prompt {
-  const t = engine.tokenizer;
+function fillInTheMiddle(t: TextTokenizer, prefix: string, suffix: string): Prompt {
   const [p, s, m] = [t.tokenId(FIM.prefix), t.tokenId(FIM.suffix), t.tokenId(FIM.middle)];
   if (p === undefined || s === undefined || m === undefined) {
     throw badRequest("suffix", `this model has no fill-in-the-middle tokens (${FIM.prefix}, ${FIM.suffix}, ${FIM.middle})`);
@@ -43,13 +43,13 @@ function fillInTheMiddle(engine: InferenceEngine, prefix: string, suffix: string
 }
 
 /** Renders messages with the model's chat template; text parts are joined. */
-export function chatPrompt(engine: InferenceEngine, messages: ChatMessageInput[]): Prompt {
+export function chatPrompt(tokenizer: TextTokenizer, messages: ChatMessageInput[]): Prompt {
   const flat = messages.map((m) => ({
     role: m.role,
     content: typeof m.content === "string" ? m.content : m.content.map((part) => part.text).join(""),
   }));
-  const text = engine.tokenizer.applyChatTemplate(flat, true);
-  return { ids: engine.tokenizer.encode(text), text };
+  const text = tokenizer.applyChatTemplate(flat, true);
+  return { ids: tokenizer.encode(text), text };
 }
 
 /** The prompt must leave room for at least one generated token. */

@@ -53,7 +53,7 @@ export async function streamAll(
   ctx: AppContext, res: Response, choices: Choice[], signal: AbortSignal,
   shapes: StreamShapes, promptTokens: number, includeUsage: boolean,
 ): Promise<void> {
-  const sse = new SseWriter(res, ctx.streamCoalesceMs);
+  const sse = new SseWriter(res, ctx.streamCoalesceMs, ctx.writeTimeoutMs);
   const outcomes: ChoiceOutcome[] = [];
   try {
     for (let i = 0; i < choices.length; i++) {

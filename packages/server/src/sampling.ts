@@ -17,7 +17,8 @@ interface SamplingFields {
 
 const DEFAULT_TEMPERATURE = 1;
 
-export function samplingOptions(r: SamplingFields, maxTokens: number, logprobs: boolean): GenerateOptions & { seed?: number } {
+/** `topLogprobs`: alternatives to report per token (OpenAI's completions `logprobs: k`, chat `top_logprobs: k`). */
+export function samplingOptions(r: SamplingFields, maxTokens: number, logprobs: boolean, topLogprobs = 0): GenerateOptions & { seed?: number } {
   return {
     maxTokens,
     temperature: r.temperature ?? DEFAULT_TEMPERATURE,
@@ -28,6 +29,7 @@ export function samplingOptions(r: SamplingFields, maxTokens: number, logprobs: 
     stopTokenIds: r.stop_token_ids ?? undefined,
     ignoreEos: r.ignore_eos ?? false,
     logprobs,
+    ...(logprobs && topLogprobs > 0 ? { topLogprobs } : {}),
     speculate: r.speculative ?? true,
   };
 }

@@ -2,8 +2,10 @@
 // ending with `data: [DONE]`.
 //
 // Two things keep streaming cheap. Writes wait for the socket to drain, so a
-// slow reader slows its own generation instead of growing the server's
-// memory. And events that arrive within `coalesceMs` of the last write are
+// slow reader stops its own stream being pulled instead of growing the
+// server's memory; one that does not drain within `writeTimeoutMs` (a client
+// that stopped reading) has its connection closed, which cancels its
+// generations and frees their slots. And events that arrive within `coalesceMs` of the last write are
 // sent together: a small model on a fast machine produces a token every
 // ~0.2 ms, and one write (a syscall, and a wake-up of the client) per token
 // would cost more than the token. An event after a quiet spell, such as the
@@ -18,7 +20,7 @@ export class SseWriter {
   private timer: NodeJS.Timeout | null = null;
   private drained: Promise<void> | null = null;
 
-  constructor(private readonly res: Response, private readonly coalesceMs = 5) {
+  constructor(private readonly res: Response, private readonly coalesceMs = 5, private readonly writeTimeoutMs = 30_000) {
     res.status(200);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
     res.setHeader("Cache-Control", "no-cache");
@@ -59,7 +61,10 @@ export class SseWriter {
     this.lastWrite = performance.now();
     if (this.res.write(text)) return;
     this.drained ??= new Promise<void>((resolve) => {
+      // Never drained: the client stopped reading. Closing the socket ends the wait ("close").
+      const stuck = setTimeout(() => this.res.destroy(), this.writeTimeoutMs);
       const finish = () => {
+        clearTimeout(stuck);
         this.res.off("drain", finish);
         this.res.off("close", finish);
         this.drained = null;

@@ -4,6 +4,7 @@
 // around it) against the time of a plain step, so drafting goes on only
 // where it beats plain decoding by a margin.
 
+import { BatchVerifyCost } from "../verify/batch-draft-width.js";
 import { VerifyCost } from "../verify/verify-cost.js";
 import { AdaptiveState, ema, type Clock, type StepTiming, performanceClock } from "./state.js";
 
@@ -60,22 +61,37 @@ export interface StepOutcome {
   accepted: number;
   /** The draft came from a side that costs next to nothing. */
   free: boolean;
+  /** Cost of this step's pass relative to a plain pass of the same batch (default: the batch-1 table at draftLen). */
+  passCost?: number;
+  /** Sum of the verified draft's probs: the tokens its proposer expected to be accepted. */
+  expected?: number;
   timing: StepTiming;
 }
 
 export class AdaptivePolicy {
   readonly clock: Clock;
-  /** See EngineOptions.verifyCost. */
-  verifyCost: VerifyCost = VerifyCost.linear(0);
+  /** What a pass costs by batch size and draft width: chooses each step's common draft width (batch-draft-width.ts). */
+  batchCost: BatchVerifyCost = BatchVerifyCost.fromTable(VerifyCost.linear(0));
   /** Recent time of a whole step without drafts (forward pass and the JavaScript around it), per request (ms). */
   plainStepMs = 0;
   /** The part of plainStepMs outside the forward pass (ms). */
   plainOverheadMs = 0;
   /** What drafting earned lately on this engine, over all requests (moving averages, as in adapt), and the last pause. */
   private readonly recent = { tokens: 0, ms: 0, plainMs: 0, pauseLength: 2 };
+  /** Accepted draft tokens and what their probs expected, over recent greedy [0] and sampled [1] requests (decaying sums). */
+  private readonly calibration = [{ accepted: 0, expected: 0 }, { accepted: 0, expected: 0 }];
 
   constructor(private readonly o: PolicyOptions) {
     this.clock = o.clock ?? performanceClock;
+  }
+
+  /** See EngineOptions.verifyCost: the batch-1 table. Setting it models larger batches from it alone. */
+  get verifyCost(): VerifyCost {
+    return this.batchCost.single;
+  }
+
+  set verifyCost(cost: VerifyCost) {
+    this.batchCost = BatchVerifyCost.fromTable(cost);
   }
 
   get enabled(): boolean {
@@ -83,8 +99,17 @@ export class AdaptivePolicy {
   }
 
   /** A new request's state: its budget starts full. */
-  newState(): AdaptiveState {
-    return new AdaptiveState(this.o.maxDraft);
+  newState(sampled = false): AdaptiveState {
+    const a = new AdaptiveState(this.o.maxDraft, sampled);
+    // Requests decode a few steps each: start from how drafts fared against
+    // their probs on recent requests of the same kind (greedy or sampled),
+    // weighted as a few steps.
+    const c = this.calibration[sampled ? 1 : 0];
+    if (c.expected > 0) {
+      a.expectedSum = 4;
+      a.acceptedSum = (4 * c.accepted) / c.expected;
+    }
+    return a;
   }
 
   /** This step's draft size for a request that has `room` tokens left before its length limit. */
@@ -131,12 +156,23 @@ export class AdaptivePolicy {
     // steps that gained nothing would pause the drafts that do win. A costly
     // call counts even if its draft was cut to nothing.
     const freeCall = s.free || (s.draftLen === 0 && s.proposeMs < CHEAP_CALL * this.plainStepMs);
+    // The pass is as wide as the batch's widest row: a row without a draft
+    // may still have paid for other rows' drafts. Scale its share back to a
+    // plain pass's.
+    const passCost = s.passCost ?? this.verifyCost.at(s.draftLen);
+    if (s.draftLen > 0 && s.expected !== undefined) {
+      a.acceptedSum = 0.8 * a.acceptedSum + s.accepted;
+      a.expectedSum = 0.8 * a.expectedSum + s.expected;
+      const c = this.calibration[a.sampled ? 1 : 0];
+      c.accepted = 0.95 * c.accepted + s.accepted;
+      c.expected = 0.95 * c.expected + s.expected;
+    }
     if (s.proposeMs === 0 && s.draftLen === 0) {
       // A plain step (paused or not): the yardstick speculation must beat.
-      this.plainStepMs = ema(this.plainStepMs, rowMs);
+      this.plainStepMs = ema(this.plainStepMs, rowMs - verifyMs + verifyMs / passCost);
       this.plainOverheadMs = ema(this.plainOverheadMs, rowMs - verifyMs);
     } else if (!freeCall && !s.plan.paused) {
-      this.adapt(a, s.draftLen, s.accepted, rowMs, verifyMs / this.verifyCost.at(s.draftLen) + this.plainOverheadMs);
+      this.adapt(a, s.draftLen, s.accepted, rowMs, verifyMs / passCost + this.plainOverheadMs);
     }
   }
 

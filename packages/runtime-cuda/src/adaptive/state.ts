@@ -23,8 +23,23 @@ export class AdaptiveState {
   specSteps = 0;
   /** The next drafting step is the first after a pause: it weighs more in the estimate. */
   probing = false;
+  /** Recent accepted draft tokens, and what the proposer's probs expected of the same drafts (decaying sums). */
+  acceptedSum = 0;
+  expectedSum = 0;
 
-  constructor(maxDraft: number) {
+  /**
+   * How far this request's drafts beat (> 1) or fall short of (< 1) their
+   * proposer's estimates lately (a sampled request accepts less than a
+   * suffix tree's counts say; a repetitive greedy one more), in [0.1, 2]
+   * and 1 until drafts were verified. Scales the probs that choose the
+   * batch's draft width.
+   */
+  get calibration(): number {
+    return Math.min(2, Math.max(0.1, (this.acceptedSum + 1) / (this.expectedSum + 1)));
+  }
+
+  /** `sampled`: the request samples (temperature > 0); its drafts fare unlike greedy ones. */
+  constructor(maxDraft: number, readonly sampled = false) {
     this.budget = maxDraft;
   }
 }

@@ -4,6 +4,7 @@
 
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { DocumentLimits } from "../documents/ingestor.js";
 import { GlimpseConfigError, ModelLoadError } from "../errors.js";
 import { createProposer, parseSpeculativeConfig, type Proposer, type SpeculativeConfig, type SpeculativeConfigInput } from "../proposers/index.js";
 import type { AcceptRule } from "../sampling/acceptance.js";
@@ -44,6 +45,8 @@ export interface EngineOptions {
    * 0 verifies every drafted token.
    */
   verifyCost?: number | readonly number[];
+  /** Suffix documents: token caps and how much of the engine thread their ingestion may take (see DocumentLimits). */
+  documents?: DocumentLimits;
 }
 
 export interface LoadedModel {

@@ -2,6 +2,7 @@
 // (EOS and stop token ids, max_tokens, the model's length, stop strings),
 // turned into text and streamed; and the final result.
 
+import type { TopLogprob } from "../sampling/rejection-sampler.js";
 import type { FinishReason, GenerationResult, RequestState } from "../scheduler/request.js";
 
 /**
@@ -9,7 +10,7 @@ import type { FinishReason, GenerationResult, RequestState } from "../scheduler/
  * streams what they add. Returns the tokens taken (a stop token and what
  * follows it are dropped) and the finish reason, if a stop condition holds.
  */
-export function appendOutput(r: RequestState, tokens: readonly number[], logprobs: readonly number[], maxModelLen: number): { taken: number[]; reason: "stop" | "length" | null } {
+export function appendOutput(r: RequestState, tokens: readonly number[], logprobs: readonly number[], maxModelLen: number, top?: readonly TopLogprob[][]): { taken: number[]; reason: "stop" | "length" | null } {
   if (r.firstTokenAt === 0) r.firstTokenAt = performance.now();
   const taken: number[] = [];
   const takenLogprobs: number[] = [];
@@ -32,6 +33,8 @@ export function appendOutput(r: RequestState, tokens: readonly number[], logprob
     r.output.push(t);
   }
   r.outputLogprobs.push(...takenLogprobs);
+  const takenTop = top?.slice(0, taken.length);
+  if (takenTop) r.outputTopLogprobs.push(...takenTop);
   r.metrics.outputTokens += taken.length;
   let text = r.detokenizer.push(taken);
   if (reason) text += r.detokenizer.flush();
@@ -41,7 +44,7 @@ export function appendOutput(r: RequestState, tokens: readonly number[], logprob
   else if (reason) emitted += r.stopStrings.flush();
   r.text += emitted;
   if (taken.length > 0 || emitted.length > 0) {
-    r.queue.push({ tokenIds: taken, text: emitted, ...(r.logprobs ? { logprobs: takenLogprobs } : {}) });
+    r.queue.push({ tokenIds: taken, text: emitted, ...(r.logprobs ? { logprobs: takenLogprobs } : {}), ...(takenTop ? { topLogprobs: takenTop } : {}) });
   }
   return { taken, reason };
 }
@@ -55,6 +58,7 @@ export function generationResult(r: RequestState, reason: FinishReason): Generat
     text: r.text,
     tokenIds: [...r.output],
     ...(r.logprobs ? { logprobs: [...r.outputLogprobs] } : {}),
+    ...(r.topLogprobs > 0 ? { topLogprobs: [...r.outputTopLogprobs] } : {}),
     finishReason: reason,
     promptTokens: r.promptLength,
     completionTokens: r.output.length,

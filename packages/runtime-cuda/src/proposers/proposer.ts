@@ -49,6 +49,13 @@ export interface SuffixState {
  */
 export interface SuffixDocuments {
   addDocument(name: string, tokens: readonly number[]): void;
+  /**
+   * A document added in slices (a long one is inserted between decoding
+   * steps): begin, append each slice, end. It is listed and saved only once ended.
+   */
+  beginDocument(name: string): void;
+  appendDocument(name: string, tokens: ArrayLike<number>): void;
+  endDocument(name: string, tokens: ArrayLike<number>): void;
   removeDocument(name: string): boolean;
   listDocuments(): { name: string; tokens: number }[];
   clearDocuments(): void;

@@ -85,20 +85,38 @@ export class SuffixProposer implements SyncProposer, SuffixDocuments {
    * cache slots like responses and are evicted with them, oldest first.
    */
   addDocument(name: string, tokens: readonly number[]): void {
+    this.beginDocument(name);
+    this.appendDocument(name, tokens);
+    this.endDocument(name, tokens);
+  }
+
+  beginDocument(name: string): void {
     const id = `doc:${name}`;
+    if (this.cache.isActive(id)) this.cache.stopRequest(id);
     if (this.cache.isCached(id)) this.cache.evictCachedResponse(id);
+    this.docTokens.delete(name);
     this.cache.startRequest(id, []);
     this.track(id);
-    this.cache.addActiveResponse(id, tokens as number[]);
-    this.cache.stopRequest(id);
-    this.responses.set(id, [...tokens]);
-    this.docTokens.set(name, [...tokens]);
+  }
+
+  appendDocument(name: string, tokens: ArrayLike<number>): void {
+    if (tokens.length > 0) this.cache.addActiveResponse(`doc:${name}`, tokens);
+  }
+
+  endDocument(name: string, tokens: ArrayLike<number>): void {
+    const id = `doc:${name}`;
+    if (this.cache.isActive(id)) this.cache.stopRequest(id);
+    if (!this.cache.isCached(id)) return; // evicted (FIFO) while being added
+    this.responses.set(id, Array.from(tokens));
+    // Deleted first (by beginDocument) so that insertion order stays age order: the oldest is evicted first.
+    this.docTokens.set(name, Array.from(tokens));
   }
 
   removeDocument(name: string): boolean {
     const id = `doc:${name}`;
     this.docTokens.delete(name);
     this.responses.delete(id);
+    if (this.cache.isActive(id)) this.cache.stopRequest(id); // removed while being added in slices
     if (!this.cache.isCached(id)) return false;
     this.cache.evictCachedResponse(id);
     return true;

@@ -18,6 +18,14 @@ export interface SamplingRequest {
   outputLength: number;
   /** Whether to compute each token's log-probability. */
   logprobs: boolean;
+  /** How many of the most likely tokens to report at each position, with their log-probabilities (0: none). */
+  topLogprobs?: number;
+}
+
+/** One of the most likely tokens at a position. */
+export interface TopLogprob {
+  id: number;
+  logprob: number;
 }
 
 export interface Verdict {
@@ -29,6 +37,8 @@ export interface Verdict {
   keep: Uint8Array;
   /** Input index whose logits produced the last token (its hidden state feeds the speculator). */
   last: number;
+  /** Per token, the `topLogprobs` most likely tokens at its position, most likely first (when asked for). */
+  top?: TopLogprob[][];
 }
 
 export class RejectionSampler {
@@ -44,6 +54,8 @@ export class RejectionSampler {
     keep[0] = 1;
     const tokens: number[] = [];
     const logprobs: number[] = [];
+    const k = r.topLogprobs ?? 0;
+    const top: TopLogprob[][] | undefined = k > 0 ? [] : undefined;
     let at = 0;
     for (;;) {
       const kids = layout.children[at];
@@ -51,11 +63,12 @@ export class RejectionSampler {
       const pick = this.pick(r, logits, offset + at * V, candidates, r.outputLength + tokens.length);
       tokens.push(pick.token);
       logprobs.push(r.logprobs ? logSoftmaxAt(logits, offset + at * V, V, pick.token) : 0);
+      top?.push(topLogprobs(logits, offset + at * V, V, k));
       if (pick.accepted < 0) break;
       at = kids[pick.accepted];
       keep[at] = 1;
     }
-    return { tokens, logprobs, keep, last: at };
+    return { tokens, logprobs, keep, last: at, ...(top ? { top } : {}) };
   }
 
   /** The target's token at one position, and which candidate it keeps (-1: none). `position` seeds the uniform draw. */
@@ -75,4 +88,24 @@ export function logSoftmaxAt(logits: Float32Array, offset: number, size: number,
   let sum = 0;
   for (let i = 0; i < size; i++) sum += Math.exp(logits[offset + i] - max);
   return logits[offset + index] - max - Math.log(sum);
+}
+
+/** The k largest log-probabilities of one position's logits, most likely first (ties: lower id first). */
+export function topLogprobs(logits: Float32Array, offset: number, size: number, k: number): TopLogprob[] {
+  let max = -Infinity;
+  for (let i = 0; i < size; i++) max = Math.max(max, logits[offset + i]);
+  let sum = 0;
+  for (let i = 0; i < size; i++) sum += Math.exp(logits[offset + i] - max);
+  const logZ = max + Math.log(sum);
+  // Insertion into a sorted list of k: k is small (at most 20).
+  const best: number[] = [];
+  for (let i = 0; i < size; i++) {
+    const x = logits[offset + i];
+    if (best.length === k && x <= logits[offset + best[k - 1]]) continue;
+    let j = best.length;
+    while (j > 0 && logits[offset + best[j - 1]] < x) j--;
+    best.splice(j, 0, i);
+    if (best.length > k) best.pop();
+  }
+  return best.map((id) => ({ id, logprob: logits[offset + id] - logZ }));
 }

@@ -29,6 +29,8 @@ export function checkRequest(o: GenerateOptions, tokenizer: TextTokenizer, confi
     );
   }
   const sampling = samplingFrom(o);
+  const top = o.topLogprobs ?? 0;
+  if (!Number.isInteger(top) || top < 0 || top > 20) throw new GlimpseConfigError("top_logprobs", `must be an integer in [0, 20], got ${JSON.stringify(top)}`);
   const coalesce = o.streamCoalesceMs ?? 0;
   if (typeof coalesce !== "number" || !Number.isFinite(coalesce) || coalesce < 0 || coalesce > 1000) {
     throw new GlimpseConfigError("streamCoalesceMs", `must be a number of milliseconds in [0, 1000], got ${JSON.stringify(coalesce)}`);

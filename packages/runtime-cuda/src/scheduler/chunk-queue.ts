@@ -26,6 +26,7 @@ export class ChunkQueue {
       last.tokenIds.push(...chunk.tokenIds);
       last.text += chunk.text;
       if (chunk.logprobs) (last.logprobs ??= []).push(...chunk.logprobs);
+      if (chunk.topLogprobs) (last.topLogprobs ??= []).push(...chunk.topLogprobs);
     } else {
       this.items.push(chunk);
     }

@@ -8,7 +8,7 @@ import { StopStringMatcher } from "../text/stop-strings.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import type { BatchKvCache } from "../kv/batch-kv-cache.js";
 import type { AdaptiveState } from "../adaptive/state.js";
-import type { SamplingRequest } from "../sampling/rejection-sampler.js";
+import type { SamplingRequest, TopLogprob } from "../sampling/rejection-sampler.js";
 import { ChunkQueue } from "./chunk-queue.js";
 
 export interface GenerateOptions {
@@ -33,6 +33,8 @@ export interface GenerateOptions {
   ignoreEos?: boolean;
   /** Report the log-probability of each generated token. */
   logprobs?: boolean;
+  /** Also report the k most likely tokens at each position, with their log-probabilities (0..20; implies logprobs). */
+  topLogprobs?: number;
   /** Use the engine's proposer for this request (default true). */
   speculate?: boolean;
   /**
@@ -50,12 +52,15 @@ export interface GenerationChunk {
   tokenIds: number[];
   text: string;
   logprobs?: number[];
+  /** Per token, the `topLogprobs` most likely tokens at its position, most likely first. */
+  topLogprobs?: TopLogprob[][];
 }
 
 export interface GenerationResult {
   text: string;
   tokenIds: number[];
   logprobs?: number[];
+  topLogprobs?: TopLogprob[][];
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
@@ -81,6 +86,7 @@ export class RequestState implements SamplingRequest {
   readonly tokens: number[];
   readonly output: number[] = [];
   readonly outputLogprobs: number[] = [];
+  readonly outputTopLogprobs: TopLogprob[][] = [];
   text = "";
   /** Seed of this request's sampling (given, or drawn at random). */
   readonly seed: number;
@@ -95,6 +101,9 @@ export class RequestState implements SamplingRequest {
   prefillCache: BatchKvCache | null = null;
   /** Row in the batch cache, or -1. */
   row = -1;
+  /** Scheduler steps: when the request (last) started waiting, and (last) got its row (admission.ts). */
+  queuedAt = 0;
+  heldSince = 0;
   finishReason: FinishReason | null = null;
   /** Unhooks the request from its AbortSignal. */
   detach: () => void = () => {};
@@ -126,12 +135,26 @@ export class RequestState implements SamplingRequest {
 
   readonly promptLength: number;
 
+  /** Tokens it may still generate. */
+  get remaining(): number {
+    return this.maxTokens - this.output.length;
+  }
+
+  /** Waiting with its KV cache kept (preempted): it resumes without a prefill. */
+  get resumable(): boolean {
+    return this.prefillCache !== null;
+  }
+
   get outputLength(): number {
     return this.output.length;
   }
 
   get logprobs(): boolean {
-    return this.options.logprobs === true;
+    return this.options.logprobs === true || this.topLogprobs > 0;
+  }
+
+  get topLogprobs(): number {
+    return this.options.topLogprobs ?? 0;
   }
 
   get lastToken(): number {

@@ -1,9 +1,11 @@
 // Scheduling between steps: requests wait until the batch has room, are
 // prefilled one at a time and join the active batch; the batch KV cache is
 // regrouped when its members change. Requests leave when they finish or
-// are aborted, between steps.
+// are aborted, between steps. Who is admitted first, and when a long request
+// gives its row to a shorter one (keeping its KV cache), is admission.ts.
 
 import { BatchKvCache, type KvShape } from "../kv/batch-kv-cache.js";
+import { pickNext, pickPreempted } from "./admission.js";
 import type { RequestState } from "./request.js";
 
 /** Gather the batch cache when holes make up this share of its length. */
@@ -15,6 +17,9 @@ export class Scheduler {
   /** The active rows' KV cache, row i belonging to `members[i]`. */
   private batch: BatchKvCache;
   private members: RequestState[] = [];
+  /** Steps run (the scheduler's clock), and requests preempted so far. */
+  private steps = 0;
+  preemptions = 0;
 
   constructor(private readonly kvShape: KvShape, private readonly kvRoom: number, readonly maxBatchSize: number) {
     this.batch = BatchKvCache.empty(kvShape, 0);
@@ -26,21 +31,44 @@ export class Scheduler {
   }
 
   enqueue(r: RequestState): void {
+    r.queuedAt = this.steps;
     this.waiting.push(r);
   }
 
-  /** The next waiting request, while the batch has room for it. */
+  /** The next waiting request (see admission.ts), while the batch has room for it. */
   nextToAdmit(): RequestState | null {
     while (this.waiting.length > 0 && this.active.length < this.maxBatchSize) {
-      const r = this.waiting.shift()!;
+      const [r] = this.waiting.splice(pickNext(this.waiting, this.steps), 1);
       if (!r.finishReason) return r;
     }
     return null;
   }
 
-  /** A prefilled request joins the batch at the next regroup. */
+  /** A prefilled (or preempted) request joins the batch at the next regroup. */
   activate(r: RequestState): void {
+    r.heldSince = this.steps;
     if (!r.finishReason) this.active.push(r);
+  }
+
+  /**
+   * Running requests whose time slice is over give their rows to shorter
+   * waiting ones (admission.ts). Each keeps its KV cache as a one-row copy
+   * (`prefillCache`), so it resumes without a prefill. Returns them.
+   */
+  preempt(): RequestState[] {
+    this.prune();
+    const ready = this.active.filter((r) => r.prefillCache === null && this.members[r.row] === r);
+    if (ready.length < this.active.length) return []; // rows not in the batch cache yet: after the next regroup
+    const waiting = this.waiting.filter((r) => !r.finishReason);
+    const held = waiting.filter((r) => r.resumable).length;
+    const out = pickPreempted(this.active, waiting, this.maxBatchSize, this.steps, held, this.maxBatchSize);
+    for (const r of out) {
+      r.prefillCache = BatchKvCache.gather(this.kvShape, [{ cache: this.batch, row: r.row }], 0);
+      this.active = this.active.filter((x) => x !== r);
+      this.enqueue(r);
+      this.preemptions++;
+    }
+    return out;
   }
 
   /** Drops a request that is waiting or running; a step in flight keeps its own row list. */
@@ -77,6 +105,7 @@ export class Scheduler {
    * one copy then saves a little on each of the following steps.
    */
   regroup(): { rows: RequestState[]; cache: BatchKvCache } {
+    this.steps++;
     const rows = this.active;
     const same = this.members.length === rows.length && rows.every((r, i) => this.members[i] === r);
     if (!same || this.batch.squeezableRatio() >= SQUEEZE_AT) {
@@ -89,6 +118,11 @@ export class Scheduler {
       this.members = [...rows];
     }
     return { rows, cache: this.batch };
+  }
+
+  /** The next regroup gathers every row again (rows that stepped alone hold their cache in `prefillCache`). */
+  invalidate(): void {
+    this.members = [];
   }
 
   /** The batch cache after a step. */

@@ -10,7 +10,7 @@
 // chunks, results and errors come back as messages.
 
 import { resolve } from "node:path";
-import { Worker } from "node:worker_threads";
+import { Worker, type ResourceLimits } from "node:worker_threads";
 import { errorFromData, GlimpseConfigError } from "../errors.js";
 import type { DocumentMethod, GenerationStream, InferenceEngine } from "../inference-engine.js";
 import { emptyMetrics, type SpecMetrics } from "../metrics.js";
@@ -23,6 +23,7 @@ import { checkRequest } from "../scheduler/check-request.js";
 import { ChunkQueue } from "../scheduler/chunk-queue.js";
 import type { GenerateOptions, GenerationResult } from "../scheduler/request.js";
 import type { EngineInfo, EngineSnapshot, FromWorker, ToWorker, WorkerInit } from "./protocol.js";
+import { describeWorkerDeath, EngineUnavailableError } from "./worker-failure.js";
 
 interface PendingStream {
   queue: ChunkQueue;
@@ -43,6 +44,8 @@ export class RemoteEngine implements InferenceEngine {
   private last: EngineSnapshot = { cumulative: emptyMetrics(), suffixMemoryBytes: null };
   private closing: Promise<void> | null = null;
   private closedResolve: (() => void) | null = null;
+  private dead: EngineUnavailableError | null = null;
+  private readonly failureListeners: ((err: EngineUnavailableError) => void)[] = [];
 
   private constructor(private readonly worker: Worker, info: EngineInfo, readonly tokenizer: TextTokenizer, readonly config: ModelConfig) {
     this.modelDir = info.modelDir;
@@ -54,17 +57,18 @@ export class RemoteEngine implements InferenceEngine {
       if (Array.isArray(m)) for (const one of m) this.onMessage(one);
       else this.onMessage(m);
     });
-    worker.on("error", (err) => this.failAll(err));
-    worker.on("exit", (code) => this.failAll(new Error(`the engine worker exited (code ${code})`)));
+    // Whichever comes first names the cause (an out-of-memory error precedes its exit).
+    worker.on("error", (err) => this.die(describeWorkerDeath(err)));
+    worker.on("exit", (code) => this.die(`the engine worker exited (code ${code})`));
   }
 
   /** Loads the model in a new worker thread (same options as Engine.load, but no custom acceptRule). */
-  static async load(modelDir: string, options: EngineOptions = {}): Promise<RemoteEngine> {
+  static async load(modelDir: string, options: EngineOptions = {}, limits: { resourceLimits?: ResourceLimits } = {}): Promise<RemoteEngine> {
     const dir = resolve(modelDir);
     if (options.acceptRule) throw new GlimpseConfigError("acceptRule", "cannot cross to a worker thread; use Engine for a custom rule");
     const { acceptRule: _local, ...rest } = options;
     const init: WorkerInit = { modelDir: dir, options: rest };
-    const worker = new Worker(new URL("./engine-worker.js", import.meta.url), { workerData: init });
+    const worker = new Worker(new URL("./engine-worker.js", import.meta.url), { workerData: init, resourceLimits: limits.resourceLimits });
     const first = await new Promise<FromWorker>((res, rej) => {
       worker.once("message", (m: FromWorker | FromWorker[]) => res(Array.isArray(m) ? m[0] : m));
       worker.once("error", rej);
@@ -76,6 +80,17 @@ export class RemoteEngine implements InferenceEngine {
     }
     // The caller's thread tokenizes and checks requests itself (cheap, and bad options throw at once).
     return new RemoteEngine(worker, first.info, TextTokenizer.fromDir(dir), readModelConfig(dir));
+  }
+
+  /** Set once the worker thread is gone: every call then fails with it. */
+  get failure(): EngineUnavailableError | null {
+    return this.dead;
+  }
+
+  /** Called once, when the worker dies (not when it is closed). */
+  onFailure(listener: (err: EngineUnavailableError) => void): void {
+    if (this.dead) listener(this.dead);
+    else this.failureListeners.push(listener);
   }
 
   /** Generations sent to the worker that it has not finished yet. */
@@ -92,6 +107,7 @@ export class RemoteEngine implements InferenceEngine {
   }
 
   stream(options: GenerateOptions): GenerationStream {
+    if (this.dead) throw this.dead;
     if (this.closing) throw new Error("engine is closed");
     const { promptIds } = checkRequest(options, this.tokenizer, this.config, this.maxModelLen);
     const id = this.nextId++;
@@ -134,7 +150,12 @@ export class RemoteEngine implements InferenceEngine {
     return this.call("addDocument", [name, text]) as Promise<number>;
   }
 
-  removeDocument(name: string): Promise<boolean> {
+  addDocumentTokens(name: string, ids: ArrayLike<number>): Promise<number> {
+    // A typed array crosses as one copy; a long number[] would be cloned element by element.
+    return this.call("addDocumentTokens", [name, ArrayBuffer.isView(ids) ? ids : Uint32Array.from(ids)]) as Promise<number>;
+  }
+
+    removeDocument(name: string): Promise<boolean> {
     return this.call("removeDocument", [name]) as Promise<boolean>;
   }
 
@@ -158,12 +179,14 @@ export class RemoteEngine implements InferenceEngine {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((res) => {
       this.closedResolve = res;
-      this.post({ type: "close" });
+      if (this.dead) res(); // nobody left to answer "closed"
+      else this.post({ type: "close" });
     }).then(() => this.worker.terminate().then(() => {}));
     return this.closing;
   }
 
   private call(method: DocumentMethod, args: unknown[]): Promise<unknown> {
+    if (this.dead) return Promise.reject(this.dead);
     if (this.closing) return Promise.reject(new Error("engine is closed"));
     const id = this.nextId++;
     return new Promise((res, rej) => {
@@ -173,7 +196,7 @@ export class RemoteEngine implements InferenceEngine {
   }
 
   private post(m: ToWorker): void {
-    this.worker.postMessage(m);
+    if (!this.dead) this.worker.postMessage(m);
   }
 
   private onMessage(m: FromWorker): void {
@@ -210,6 +233,14 @@ export class RemoteEngine implements InferenceEngine {
         this.closedResolve?.();
         break;
     }
+  }
+
+  private die(reason: string): void {
+    if (this.dead) return;
+    const wasClosing = this.closing !== null;
+    this.dead = new EngineUnavailableError(reason);
+    this.failAll(this.dead);
+    if (!wasClosing) for (const l of this.failureListeners.splice(0)) l(this.dead);
   }
 
   private failAll(err: unknown): void {

@@ -8,7 +8,7 @@ import { admit, checkModel, disconnectSignal, nowSeconds, parseBody, type AppCon
 import { badRequest } from "../errors.js";
 import { Choice, startChoices, type ChoiceDelta } from "../generation.js";
 import { JsonObjectFilter } from "../json-mode.js";
-import { chatPrompt, checkPromptLength } from "../prompt.js";
+import { checkPromptLength } from "../prompt.js";
 import { runAll, streamAll, usageOf } from "../respond.js";
 import { samplingOptions } from "../sampling.js";
 import { chatRequest } from "../schemas/chat.js";
@@ -27,7 +27,9 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
     if (r.max_tokens != null && r.max_completion_tokens != null && r.max_tokens !== r.max_completion_tokens) {
       throw badRequest("max_completion_tokens", "conflicts with max_tokens; send one of them");
     }
-    const prompt = chatPrompt(ctx.engine, r.messages);
+    // Bytes first, then the template and tokens in a tokenizer thread: a long prompt never holds up the HTTP thread.
+    ctx.inputLimits.checkChat(r.messages);
+    const prompt = await ctx.tokenizers.run({ kind: "chat", messages: r.messages });
     checkPromptLength(ctx.engine, prompt, "messages");
     const n = r.n ?? 1;
 
@@ -37,7 +39,7 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
       // As vLLM: without a limit, the rest of the model's length.
       const maxTokens = r.max_completion_tokens ?? r.max_tokens ?? ctx.engine.maxModelLen - prompt.ids.length;
       const logprobs = r.logprobs === true;
-      const options = samplingOptions(r, maxTokens, logprobs);
+      const options = samplingOptions(r, maxTokens, logprobs, r.top_logprobs ?? 0);
       const choices = startChoices(n, (i) =>
         Choice.start(ctx.engine, { ...options, streamCoalesceMs: ctx.streamCoalesceMs, promptIds: prompt.ids, seed: options.seed === undefined ? undefined : options.seed + i }, signal,
           jsonMode ? new JsonObjectFilter() : null));
@@ -78,13 +80,16 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
   return router;
 }
 
-/** Chat logprobs: the chosen token's log-probability (the runtime reports no alternatives). */
-function chatLogprobs(engine: InferenceEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">, top: number) {
+/** Chat logprobs: each token's log-probability, and the `top` most likely tokens at its position (OpenAI's top_logprobs). */
+function chatLogprobs(engine: InferenceEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs" | "topLogprobs">, top: number) {
+  const entry = (t: number, logprob: number) => {
+    const token = engine.tokenizer.decode([t], false);
+    return { token, logprob, bytes: [...Buffer.from(token, "utf8")] };
+  };
   return {
-    content: d.tokenIds.map((t, i) => {
-      const token = engine.tokenizer.decode([t], false);
-      const entry = { token, logprob: d.logprobs?.[i] ?? 0, bytes: [...Buffer.from(token, "utf8")] };
-      return { ...entry, top_logprobs: top > 0 ? [entry] : [] };
-    }),
+    content: d.tokenIds.map((t, i) => ({
+      ...entry(t, d.logprobs?.[i] ?? 0),
+      top_logprobs: top > 0 ? (d.topLogprobs?.[i] ?? []).slice(0, top).map((alt) => entry(alt.id, alt.logprob)) : [],
+    })),
   };
 }

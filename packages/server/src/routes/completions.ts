@@ -7,7 +7,7 @@ import type { BodyParser } from "../body.js";
 import { admit, checkModel, disconnectSignal, nowSeconds, parseBody, type AppContext } from "../context.js";
 import { badRequest } from "../errors.js";
 import { Choice, startChoices, type ChoiceDelta } from "../generation.js";
-import { checkPromptLength, completionPrompts } from "../prompt.js";
+import { checkPromptLength } from "../prompt.js";
 import { runAll, streamAll, usageOf } from "../respond.js";
 import { samplingOptions } from "../sampling.js";
 import { completionRequest } from "../schemas/completions.js";
@@ -24,13 +24,15 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
     const n = r.n ?? 1;
     if (r.best_of != null && r.best_of !== n) throw badRequest("best_of", "must equal n (best-of selection is not supported)");
     if (r.echo && r.logprobs != null) throw badRequest("echo", "echo together with logprobs is not supported");
-    const prompts = completionPrompts(ctx.engine, r.prompt, r.suffix);
+    // Bytes first, then tokens in a tokenizer thread: a long prompt never holds up the HTTP thread.
+    ctx.inputLimits.checkCompletion(r.prompt, r.suffix);
+    const prompts = await ctx.tokenizers.run({ kind: "completion", prompt: r.prompt, suffix: r.suffix });
     prompts.forEach((p, i) => checkPromptLength(ctx.engine, p, prompts.length > 1 ? `prompt[${i}]` : "prompt"));
 
     const release = admit(ctx, prompts.length * n);
     try {
       const signal = disconnectSignal(res);
-      const options = samplingOptions(r, r.max_tokens ?? DEFAULT_MAX_TOKENS, r.logprobs != null);
+      const options = samplingOptions(r, r.max_tokens ?? DEFAULT_MAX_TOKENS, r.logprobs != null, r.logprobs ?? 0);
       // Choice k answers prompt floor(k / n); seeded requests use seed + (k mod n).
       const choices = startChoices(prompts.length * n, (k) =>
         Choice.start(ctx.engine, { ...options, streamCoalesceMs: ctx.streamCoalesceMs, promptIds: prompts[Math.floor(k / n)].ids, seed: options.seed === undefined ? undefined : options.seed + (k % n) }, signal));
@@ -69,11 +71,14 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
 }
 
 /**
- * OpenAI's legacy logprobs object. The runtime reports the chosen token's
- * log-probability only, so top_logprobs lists that token alone.
+ * OpenAI's legacy logprobs object. With `logprobs: k`, each position's
+ * top_logprobs maps the k most likely tokens (and the chosen one, as vLLM
+ * does, when it is not among them) to their log-probabilities; with 0, the
+ * chosen token alone.
  */
-function completionLogprobs(engine: InferenceEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs">) {
-  const tokens = d.tokenIds.map((t) => engine.tokenizer.decode([t], false));
+function completionLogprobs(engine: InferenceEngine, d: Pick<ChoiceDelta, "tokenIds" | "logprobs" | "topLogprobs">) {
+  const decode = (t: number) => engine.tokenizer.decode([t], false);
+  const tokens = d.tokenIds.map(decode);
   const lps = d.logprobs ?? [];
   let offset = 0;
   const textOffset = tokens.map((t) => {
@@ -81,10 +86,16 @@ function completionLogprobs(engine: InferenceEngine, d: Pick<ChoiceDelta, "token
     offset += t.length;
     return at;
   });
+  const top = (i: number) => {
+    const entries: Record<string, number> = {};
+    for (const alt of d.topLogprobs?.[i] ?? []) entries[decode(alt.id)] ??= alt.logprob;
+    entries[tokens[i]] ??= lps[i];
+    return entries;
+  };
   return {
     tokens,
     token_logprobs: lps,
-    top_logprobs: tokens.map((t, i) => ({ [t]: lps[i] })),
+    top_logprobs: tokens.map((_t, i) => top(i)),
     text_offset: textOffset,
   };
 }

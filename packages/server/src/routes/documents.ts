@@ -6,6 +6,7 @@
 //   DELETE /v1/suffix/documents/:name
 //   DELETE /v1/suffix/documents                      (all)
 
+import { GlimpseConfigError } from "@glimpse/runtime-cuda";
 import { Router, type Request, type Response } from "express";
 import type { BodyParser } from "../body.js";
 import { parseBody, type AppContext } from "../context.js";
@@ -18,10 +19,22 @@ export function documentsRouter(ctx: AppContext, body: BodyParser): Router {
   // The engine may live in a worker thread (RemoteEngine): every call is awaited.
   router.post(path, body, async (req: Request, res: Response) => {
     const { name, text } = parseBody(documentRequest, req.body);
-    const replaced = (await ctx.engine.listDocuments()).some((d) => d.name === name);
-    const tokens = await ctx.engine.addDocument(name, text);
-    ctx.sharedCache?.publish({ kind: "document", name, tokens: ctx.engine.tokenizer.encode(text) });
-    res.status(replaced ? 200 : 201).json({ object: "suffix.document", name, tokens });
+    // 413 over the byte cap, 429 when too much is already being added; both before any work.
+    const release = ctx.documentGate.enter(Buffer.byteLength(text));
+    try {
+      const replaced = (await ctx.engine.listDocuments()).some((d) => d.name === name);
+      // Tokenized in a tokenizer thread; the engine inserts the ids in slices between decoding steps.
+      const gate = ctx.documentGate;
+      const ids = await ctx.tokenizers.run({ kind: "document", text, maxTokens: gate.maxDocumentTokens, share: gate.tokenizeShare });
+      const tokens = await ctx.engine.addDocumentTokens(name, ids).catch((err: unknown) => {
+        if (err instanceof GlimpseConfigError && err.field === "text") throw new ApiError(413, err.message, "invalid_request_error", "text", "document_too_large");
+        throw err;
+      });
+      ctx.sharedCache?.publish({ kind: "document", name, tokens: Array.from(ids) });
+      res.status(replaced ? 200 : 201).json({ object: "suffix.document", name, tokens });
+    } finally {
+      release();
+    }
   });
   router.get(path, async (_req, res) => {
     res.json({ object: "list", data: (await ctx.engine.listDocuments()).map((d) => ({ object: "suffix.document", ...d })) });

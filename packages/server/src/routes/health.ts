@@ -1,5 +1,5 @@
-// GET /health: 200 while serving, 503 once shutdown has begun (so a load
-// balancer stops sending work).
+// GET /health: 200 while serving; 503 once shutdown has begun or the engine
+// has died (so a load balancer stops sending work, and a supervisor sees why).
 
 import { Router } from "express";
 import type { AppContext } from "../context.js";
@@ -7,8 +7,11 @@ import type { AppContext } from "../context.js";
 export function healthRouter(ctx: AppContext): Router {
   const router = Router();
   router.get("/health", (_req, res) => {
-    res.status(ctx.draining ? 503 : 200).json({
-      status: ctx.draining ? "draining" : "ok",
+    const failure = ctx.engine.failure ?? null;
+    const status = failure ? "engine_failed" : ctx.draining ? "draining" : "ok";
+    res.status(status === "ok" ? 200 : 503).json({
+      status,
+      ...(failure ? { reason: failure.message } : {}),
       model: ctx.modelName,
       provider: ctx.engine.provider.provider,
       speculative: ctx.engine.speculative?.method ?? null,

@@ -1,0 +1,80 @@
+// A few tokenizer threads shared by all requests. Each job goes to the thread
+// with the fewest jobs waiting; a job's ApiError (a 400 naming the field) is
+// rebuilt here. Threads are unref'd: an app that is never closed does not
+// keep the process alive.
+
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { ApiError, type ErrorType } from "../errors.js";
+import type { FromTokenizer, TokenizeJob, TokenizeResults } from "./protocol.js";
+
+interface Thread {
+  worker: Worker;
+  waiting: Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>;
+  /** It has answered a job: it loaded the tokenizer. */
+  answered: boolean;
+  dead: boolean;
+}
+
+export class TokenizerPool {
+  private readonly threads: Thread[];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(modelDir: string, size = 2) {
+    this.threads = Array.from({ length: Math.max(1, size) }, () => this.spawn(modelDir));
+  }
+
+  run<K extends TokenizeJob["kind"]>(job: Extract<TokenizeJob, { kind: K }>): Promise<TokenizeResults[K]> {
+    if (this.closed) return Promise.reject(new Error("tokenizer pool is closed"));
+    const live = this.threads.filter((t) => !t.dead);
+    if (live.length === 0) return Promise.reject(new Error("no tokenizer thread is running (they failed to load the tokenizer)"));
+    const thread = live.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      thread.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      thread.worker.postMessage({ id, job });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+
+  private spawn(modelDir: string): Thread {
+    const worker = new Worker(workerFile(), { workerData: { modelDir } });
+    worker.unref();
+    const thread: Thread = { worker, waiting: new Map(), answered: false, dead: false };
+    worker.on("message", (m: FromTokenizer) => {
+      thread.answered = true;
+      const w = thread.waiting.get(m.id);
+      if (!w) return;
+      thread.waiting.delete(m.id);
+      if ("error" in m) w.reject(new ApiError(m.error.status, m.error.message, m.error.type as ErrorType, m.error.param, m.error.code));
+      else w.resolve(m.value);
+    });
+    const fail = (err: unknown) => {
+      for (const w of thread.waiting.values()) w.reject(err);
+      thread.waiting.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => {
+      thread.dead = true;
+      fail(this.closed
+        ? new ApiError(503, "the server is shutting down", "service_unavailable_error")
+        : new Error(`a tokenizer thread exited (code ${code})`));
+      // Replace a thread that died at work (not one closed with the pool, nor one that could not load the tokenizer).
+      if (!this.closed && thread.answered) this.threads[this.threads.indexOf(thread)] = this.spawn(modelDir);
+    });
+    return thread;
+  }
+}
+
+/** The compiled worker beside this module, or, when running from the TypeScript sources (tests), the built one. */
+function workerFile(): URL {
+  const beside = new URL("./worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL("../../dist/tokenize/worker.js", import.meta.url);
+}

@@ -1,0 +1,63 @@
+// A tokenizer thread: loads the model's tokenizer and turns prompts, chat
+// messages and documents into token ids, away from the HTTP thread (a long
+// prompt takes seconds to tokenize; meanwhile /health and streams go on).
+
+import { parentPort, workerData } from "node:worker_threads";
+import { TextTokenizer } from "@glimpse/runtime-cuda";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ApiError, toApiError } from "../errors.js";
+import { chatPrompt, completionPrompts } from "../prompt.js";
+import type { FromTokenizer, ToTokenizer, TokenizeJob } from "./protocol.js";
+
+const port = parentPort!;
+const tokenizer = TextTokenizer.fromDir((workerData as { modelDir: string }).modelDir);
+
+// Document pieces end at a line break near this many characters.
+const PIECE_CHARS = 64 * 1024;
+
+function run(job: TokenizeJob): unknown {
+  switch (job.kind) {
+    case "completion":
+      return completionPrompts(tokenizer, job.prompt, job.suffix);
+    case "chat":
+      return chatPrompt(tokenizer, job.messages);
+    case "document":
+      return tokenizeDocument(job.text, job.maxTokens, job.share);
+  }
+}
+
+/**
+ * A document in pieces cut at line breaks (its tokens feed a suffix tree, so
+ * a piece boundary costs nothing that matters), resting between pieces so
+ * that it takes at most `share` of this thread's core, and stopped as soon as
+ * it is over the token cap: a 4 MB document is tens of seconds of CPU that
+ * would otherwise be taken from decoding, or spent only to be refused.
+ */
+async function tokenizeDocument(text: string, maxTokens: number, share: number): Promise<Uint32Array> {
+  const ids: number[] = [];
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(text.length, at + PIECE_CHARS);
+    const nl = end < text.length ? text.lastIndexOf("\n", end) : -1;
+    if (nl > at) end = nl + 1;
+    const t0 = performance.now();
+    for (const id of tokenizer.encode(text.slice(at, end))) ids.push(id);
+    if (ids.length > maxTokens) {
+      throw new ApiError(413, `text: the document is more than ${maxTokens} tokens (the most one document may hold)`, "invalid_request_error", "text", "document_too_large");
+    }
+    at = end;
+    if (at < text.length && share < 1) await sleep(((performance.now() - t0) * (1 - share)) / share);
+  }
+  return Uint32Array.from(ids);
+}
+
+port.on("message", async ({ id, job }: ToTokenizer) => {
+  let reply: FromTokenizer;
+  try {
+    reply = { id, value: await run(job) };
+  } catch (err) {
+    const e = toApiError(err);
+    reply = { id, error: { status: e.status, message: e.message, type: e.type, param: e.param, code: e.code } };
+  }
+  const transfer = "value" in reply && reply.value instanceof Uint32Array ? [reply.value.buffer as ArrayBuffer] : [];
+  port.postMessage(reply, transfer);
+});

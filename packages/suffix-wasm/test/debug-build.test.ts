@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SuffixTree, createSuffixRuntime, loadSuffixRuntime, simulate, type SuffixRuntime } from "../src/index.js";
-import { readJsonl, readTrace, sharedPath } from "./shared-data.js";
+import { goldenSimulationConfig, readJsonl, readTrace, sharedPath } from "./shared-data.js";
 import { TreeMemory } from "./tree-memory.js";
 
 const buildDir = fileURLToPath(new URL("../build/", import.meta.url));
@@ -29,15 +29,7 @@ describe("debug build", () => {
     const drafts: { token_ids: number[]; parents: number[]; match_len: number }[] = [];
     simulate(
       rows,
-      {
-        maxDepth: c.max_depth,
-        maxSpecTokens: c.max_spec_tokens === 0 ? c.max_depth : c.max_spec_tokens,
-        maxSpecFactor: c.max_spec_factor,
-        maxSpecOffset: c.max_spec_offset,
-        minTokenProb: c.min_token_prob,
-        useTreeSpec: c.use_tree_spec,
-        maxCachedRequests: c.max_cached_requests,
-      },
+      goldenSimulationConfig(c),
       (r) => drafts.push({ token_ids: Array.from(r.draft.tokenIds), parents: Array.from(r.draft.parents), match_len: r.draft.matchLen }),
       debug,
     );

@@ -2,8 +2,8 @@
 // C++ suffix tree (../shared/golden), step by step, for every configuration.
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { simulate, type SimulationConfig, type StepRecord } from "../src/index.js";
-import { readJsonl, readTrace, sharedPath } from "./shared-data.js";
+import { simulate, type StepRecord } from "../src/index.js";
+import { goldenSimulationConfig, readJsonl, readTrace, sharedPath } from "./shared-data.js";
 
 interface GoldenDraft {
   request_id: number;
@@ -34,15 +34,7 @@ describe("drafts identical to ArcticInference's suffix tree", () => {
       const trace = String(summary.data).match(/traces\/(\w+)\.jsonl/)![1];
       const rows = readTrace(trace, summary.num_lines);
       const golden = readJsonl<GoldenDraft>(`${goldenDir}/${name}.drafts.jsonl`);
-      const config: SimulationConfig = {
-        maxDepth: c.max_depth,
-        maxSpecTokens: c.max_spec_tokens === 0 ? c.max_depth : c.max_spec_tokens,
-        maxSpecFactor: c.max_spec_factor,
-        maxSpecOffset: c.max_spec_offset,
-        minTokenProb: c.min_token_prob,
-        useTreeSpec: c.use_tree_spec,
-        maxCachedRequests: c.max_cached_requests,
-      };
+      const config = goldenSimulationConfig(c);
       const mismatches: string[] = [];
       let i = 0;
       const check = (r: StepRecord) => {

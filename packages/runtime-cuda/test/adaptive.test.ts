@@ -12,8 +12,8 @@ const REWRITES = prompts(8).filter((p) => p.kind === "rewrite").map((p) => p.tex
 const MAX_TOKENS = 160;
 
 /** Share of steps that verified a draft, share of draft tokens accepted, output tokens per step. */
-async function draftingShare(config: SpeculativeConfigInput): Promise<{ drafted: number; accepted: number; perStep: number }> {
-  const engine = await Engine.load(MODEL_DIR, { speculativeConfig: config });
+async function draftingShare(config: SpeculativeConfigInput, adaptive = true): Promise<{ drafted: number; accepted: number; perStep: number }> {
+  const engine = await Engine.load(MODEL_DIR, { speculativeConfig: config, adaptive });
   let steps = 0;
   let drafts = 0;
   let draftTokens = 0;
@@ -34,8 +34,12 @@ async function draftingShare(config: SpeculativeConfigInput): Promise<{ drafted:
 
 describe("adaptive drafting", () => {
   it("a speculator whose drafts fail is asked on few steps", { timeout: 120_000 }, async () => {
+    // The premise, measured where every draft is verified at full length (no timing involved): its drafts
+    // do fail here. (With the adaptive logic on, the few drafts left are cut short, and short drafts are
+    // accepted more often, so their share says little about the speculator.)
+    const everyStep = await draftingShare({ method: "arctic", model: "speculator-mlp" }, false);
+    expect(everyStep.accepted).toBeLessThan(0.3);
     const mlp = await draftingShare({ method: "arctic", model: "speculator-mlp" });
-    expect(mlp.accepted).toBeLessThan(0.3); // the premise: its drafts do fail here
     expect(mlp.drafted).toBeLessThan(0.1);
   });
 

@@ -114,8 +114,9 @@ describe("replicas behind nginx sharing one suffix cache", () => {
     let killAt = Infinity;
     const killer = (async () => {
       await waitFor(() => false, 1500);
+      await a.kill(); // SIGKILL: no shutdown, no flush; resolves once the process has exited
+      // Requests sent between the signal and the exit were in flight on A when it died.
       killAt = Date.now();
-      await a.kill(); // SIGKILL: no shutdown, no flush
     })();
     const results = await load(cluster.url, 2, (rs) => rs.filter((r) => r.start > killAt).length >= 10);
     await killer;

@@ -94,7 +94,12 @@ describe("replicas behind nginx sharing one suffix cache", () => {
     expect(results.length).toBeGreaterThan(8);
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
     // The restarted Redis (no persistence) got what was served during and after the outage; each replica applied the other's.
-    const states = await Promise.all([a, b].map((r) => health(r.url)));
+    // The last responses of the load may still be queued for a moment: wait (bounded) for them to be written.
+    let states = await Promise.all([a, b].map((r) => health(r.url)));
+    for (const end = Date.now() + 10_000; Date.now() < end && states.some((s) => s.pending > 0); ) {
+      await new Promise((res) => setTimeout(res, 100));
+      states = await Promise.all([a, b].map((r) => health(r.url)));
+    }
     for (const s of states) expect(s).toMatchObject({ state: "connected", pending: 0, dropped: 0 });
     const client = createClient({ url: cluster.redis.url });
     await client.connect();

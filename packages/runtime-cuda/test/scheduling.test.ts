@@ -40,13 +40,14 @@ it("preempted requests that draft resume where they stopped: every output equals
   const long = ["function sum(xs) {\n", "const config = {\n", "export class Cache {\n", "def main():\n"];
   const short = ["let a = ", "// TODO: ", "import ", "x = "];
   const before = engine["scheduler"].preemptions;
-  const longs = long.map((prompt) => engine.generate({ prompt, maxTokens: 120, ignoreEos: true }));
+  // Long enough to hold their rows past a time slice even when the suffix tree accepts many tokens per step.
+  const longs = long.map((prompt) => engine.generate({ prompt, maxTokens: 400, ignoreEos: true }));
   await new Promise((r) => setTimeout(r, 300));
   const shorts = short.map((prompt) => engine.generate({ prompt, maxTokens: 6, ignoreEos: true }));
   const got = await Promise.all([...longs, ...shorts]);
   expect(engine["scheduler"].preemptions).toBeGreaterThan(before);
   expect(got.slice(0, long.length).some((r) => r.metrics.draftTokens > 0)).toBe(true); // they did draft
-  const prompts = [...long.map((p) => [p, 120] as const), ...short.map((p) => [p, 6] as const)];
+  const prompts = [...long.map((p) => [p, 400] as const), ...short.map((p) => [p, 6] as const)];
   for (const [i, [prompt, maxTokens]] of prompts.entries()) {
     expect(got[i].tokenIds, prompt).toEqual((await engine.generate({ prompt, maxTokens, ignoreEos: true, speculate: false })).tokenIds);
   }

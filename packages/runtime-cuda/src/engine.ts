@@ -14,7 +14,8 @@ import type { ForwardOutput, ForwardPass } from "./model/forward.js";
 import type { DecoderLayout } from "./model/layout.js";
 import { loadModel, type EngineOptions, type LoadedModel } from "./model/loader.js";
 import type { ModelConfig } from "./model/model-config.js";
-import type { ProviderChoice } from "./model/session.js";
+import { prefillRequests, type PrefillHost, type PrefillRow } from "./model/prefill.js";
+import { macsPerToken, type ProviderChoice } from "./model/session.js";
 import type { TextTokenizer } from "./model/tokenizer.js";
 import type { Proposer, SpeculativeConfig, SuffixDocuments, SuffixState } from "./proposers/index.js";
 import { rejectionSample } from "./sampling/acceptance.js";
@@ -28,9 +29,10 @@ import { isolateRows, StepFaults, type IsolationHost } from "./scheduler/step-fa
 import type { BatchVerifyCost } from "./verify/batch-draft-width.js";
 import { layoutStep, type StepLayout } from "./verify/draft-layout.js";
 import { planDraft, proposeDrafts, type DraftHost } from "./verify/step-drafts.js";
-import { buildStepInputs, promptInputs, type StepInputs } from "./verify/step-inputs.js";
+import { buildStepInputs, type StepInputs } from "./verify/step-inputs.js";
 import { measureBatchCost, profileVerifyCost } from "./verify/verify-cost-profile.js";
 import type { VerifyCost } from "./verify/verify-cost.js";
+import { initialVerifyCost, type InitialCost } from "./verify/verify-cost-load.js";
 
 export { findModelFile, type EngineOptions } from "./model/loader.js";
 
@@ -55,12 +57,15 @@ export class Engine implements InferenceEngine {
   /** What a step's drafts, and accepting a row, need (verify/step-drafts.ts, output/accept-row.ts). */
   private readonly drafting: DraftHost;
   private readonly accepting: AcceptHost;
+  private readonly prefilling: PrefillHost;
   private nextId = 1;
   private loopRunning = false;
   private closed = false;
   private finishedRequests = 0;
   /** Adds suffix documents in slices between steps, within a token budget (null without a global suffix tree). */
   private readonly ingestor: DocumentIngestor | null;
+  /** Where the verify-cost model came from, and its background measurement if one runs. */
+  private costInit: InitialCost | null = null;
 
   private constructor(m: LoadedModel, options: EngineOptions) {
     this.modelDir = m.dir;
@@ -86,13 +91,21 @@ export class Engine implements InferenceEngine {
     this.drafting = { proposer: m.proposer, policy: this.policy, faults: this.faults, vocabSize: m.config.vocabSize, maxModelLen: m.maxModelLen, chainsOnly };
     this.accepting = { sampler: this.sampler, vocabSize: m.config.vocabSize, hiddenSize: m.config.hiddenSize, clock: this.policy.clock, faults: this.faults,
       emit: (...a) => this.emit(...a), fail: (r, err) => this.fail(r, err) };
+    this.prefilling = { forward: m.forward, padTokenId: m.config.padTokenId, hiddenSize: m.config.hiddenSize, vocabSize: m.config.vocabSize, begin: (...a) => this.begin(...a), fail: (r, err) => this.fail(r, err) };
   }
 
   static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
     const model = await loadModel(modelDir, options);
     const engine = new Engine(model, options);
     if (model.verifyCost) engine.policy.verifyCost = model.verifyCost;
-    else if (model.proposer) engine.policy.batchCost = await engine.measureVerifyCost();
+    else if (model.proposer) {
+      // Measured now (small graphs), read from the cache, or measured in the background while idle (large graphs).
+      engine.costInit = await initialVerifyCost({ ...model, provider: model.provider.provider, vocabSize: model.config.vocabSize, macs: macsPerToken(model.config),
+        maxBatch: model.maxBatchSize, idle: () => engine.scheduler.size === 0 && !engine.closed, apply: (cost, plainMs) => {
+          engine.policy.batchCost = cost;
+          if (plainMs !== undefined) engine.policy.plainStepMs = plainMs;
+        } });
+    }
     return engine;
   }
 
@@ -119,6 +132,11 @@ export class Engine implements InferenceEngine {
 
   get completedRequestCount(): number {
     return this.finishedRequests;
+  }
+
+  /** Where the verify-cost model came from (verify-cost-load.ts), and its background measurement (null: given, or no speculation). */
+  get verifyCostInit(): InitialCost | null {
+    return this.costInit;
   }
 
   get hasSuffix(): boolean {
@@ -201,10 +219,13 @@ export class Engine implements InferenceEngine {
     try {
       while (!this.closed && this.scheduler.size > 0) {
         this.scheduler.preempt();
+        // Requests admitted together are prefilled together (model/prefill.ts); they hold their rows meanwhile.
+        const fresh: RequestState[] = [];
         for (let r = this.scheduler.nextToAdmit(); r; r = this.scheduler.nextToAdmit()) {
-          if (r.resumable) this.scheduler.activate(r); // preempted: its cache was kept
-          else await this.prefill(r).then(() => this.scheduler.activate(r), (err) => this.fail(r, err));
+          if (!r.resumable) fresh.push(r); // else preempted: its cache was kept
+          this.scheduler.activate(r);
         }
+        if (fresh.length > 0) await prefillRequests(this.prefilling, fresh);
         if (!this.scheduler.prune()) continue;
         await this.step();
         this.scheduler.prune();
@@ -217,19 +238,11 @@ export class Engine implements InferenceEngine {
     }
   }
 
-  /** Runs a request's prompt alone; its cache joins the batch at the next regroup. */
-  private async prefill(r: RequestState): Promise<void> {
-    const n = r.tokens.length;
-    const empty = BatchKvCache.empty(this.forward.kvShape, 1);
-    const t0 = performance.now();
-    const out = await this.forward.run(promptInputs(r.tokens, this.layout.maskRank), empty);
-    r.metrics.verifyMs += performance.now() - t0;
-    if (r.finishReason) return; // aborted while the prompt ran
-    r.prefillCache = this.forward.advance(empty, out, [new Uint8Array(n).fill(1)], 0);
-    // The first token: a step with nothing drafted, at the prompt's last position.
-    const first = this.sampler.verify(r, layoutStep(r.lastToken, null, 0), out.logits, (n - 1) * this.config.vocabSize);
-    const d = this.config.hiddenSize;
-    if (out.hidden) r.hidden = out.hidden.slice((n - 1) * d, n * d);
+  /** A prefilled request (model/prefill.ts): its cache, and its first token (a step with nothing drafted, at the prompt's last position). */
+  private begin(r: RequestState, row: PrefillRow, logits: Float32Array): void {
+    r.prefillCache = row.cache;
+    const first = this.sampler.verify(r, layoutStep(r.lastToken, null, 0), logits, row.logitsAt);
+    if (row.hidden) r.hidden = row.hidden;
     if (r.speculate) {
       this.proposer!.begin(r.id, r.tokens);
       this.policy.startFromRecent(r.adaptive);
@@ -376,6 +389,7 @@ export class Engine implements InferenceEngine {
     this.ingestor?.close();
     for (const r of this.scheduler.takeAll()) this.finish(r, "abort");
     while (this.loopRunning) await new Promise((res) => setTimeout(res, 5));
+    await this.costInit?.stop();
     await this.proposer?.dispose();
     await this.forward.release();
   }

@@ -13,6 +13,7 @@ export {
 export { chooseProvider, CUDA_INSTALL_COMMAND, DEVICES, type Device, type ProviderChoice } from "./model/session.js";
 export { TextTokenizer, type ChatMessage } from "./model/tokenizer.js";
 export { readModelConfig, type ModelConfig } from "./model/model-config.js";
+export { MODEL_DTYPES, DTYPE_SUFFIX, dtypesInFolder, type ModelDtype } from "./model/dtype.js";
 export {
   parseSpeculativeConfig, METHODS, SuffixProposer, NgramProposer, ArcticProposer, HybridProposer,
   type SpeculativeConfig, type SpeculativeConfigInput, type Proposer, type Proposal, type SuffixDocuments, type SuffixState,
@@ -22,3 +23,6 @@ export { RejectionSampler, type SamplingRequest, type TopLogprob, type Verdict }
 export { AdaptivePolicy, type DraftPlan, type PolicyOptions } from "./adaptive/policy.js";
 export { probabilities, sample, argmax, type SamplingParams } from "./sampling/distribution.js";
 export { Rng, uniformAt } from "./sampling/rng.js";
+export { replayTrace, replayRows, type ReplayOptions, type ReplaySummary, type ReplayRunStats } from "./replay/replay.js";
+export { readTrace, parseTrace, checkTraceVocabulary, type TraceRow } from "./replay/trace.js";
+export { type FimTokens } from "./model/tokenizer.js";

@@ -1,6 +1,9 @@
 // Prompts as token ids: completion prompts (text, token ids, fill-in-the-middle)
 // and chat messages rendered with the model's chat template. These run in the
 // tokenizer threads (tokenize/), never on the HTTP thread: a long prompt takes seconds.
+// As in transformers, a text prompt gets the tokenizer's post-processor
+// tokens (Llama 3's BOS), and a rendered chat prompt none (its template
+// writes the BOS itself).
 
 import type { InferenceEngine, TextTokenizer } from "@glimpse/runtime-cuda";
 import { badRequest } from "./errors.js";
@@ -11,9 +14,6 @@ export interface Prompt {
   /** The prompt as text (for echo). */
   text: string;
 }
-
-// The embedded model's fill-in-the-middle tokens, in prefix-suffix-middle order.
-const FIM = { prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>" } as const;
 
 /** The prompts of a completion request: one per string or token-id list. */
 export function completionPrompts(tokenizer: TextTokenizer, prompt: string | string[] | number[] | number[][], suffix: string | null | undefined): Prompt[] {
@@ -27,19 +27,23 @@ export function completionPrompts(tokenizer: TextTokenizer, prompt: string | str
       if (typeof p !== "string") throw badRequest("suffix", "fill-in-the-middle needs a text prompt, not token ids");
       return fillInTheMiddle(tokenizer, p, suffix);
     }
-    const ids = typeof p === "string" ? tokenizer.encode(p) : p;
+    const ids = typeof p === "string" ? tokenizer.encodePrompt(p) : p;
     if (ids.length === 0) throw badRequest(field, "must not be empty");
     return { ids, text: typeof p === "string" ? p : tokenizer.decode(p) };
   });
 }
 
-/** `<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>`, with the markers as single special tokens. */
+/**
+ * `{prefix marker}{prefix}{suffix marker}{suffix}{middle marker}` with the
+ * markers the vocabulary has (Qwen2.5-Coder's <|fim_prefix|>, StarCoder's
+ * <fim_prefix>, CodeLlama's ▁<PRE>...; see TextTokenizer.fim).
+ */
 function fillInTheMiddle(t: TextTokenizer, prefix: string, suffix: string): Prompt {
-  const [p, s, m] = [t.tokenId(FIM.prefix), t.tokenId(FIM.suffix), t.tokenId(FIM.middle)];
-  if (p === undefined || s === undefined || m === undefined) {
-    throw badRequest("suffix", `this model has no fill-in-the-middle tokens (${FIM.prefix}, ${FIM.suffix}, ${FIM.middle})`);
+  const ids = t.fillInTheMiddle(prefix, suffix);
+  if (!ids) {
+    throw badRequest("suffix", "this model has no fill-in-the-middle tokens (looked for <|fim_prefix|> <|fim_suffix|> <|fim_middle|>, <fim_prefix> <fim_suffix> <fim_middle>, ▁<PRE> ▁<SUF> ▁<MID> and similar)");
   }
-  return { ids: [p, ...t.encode(prefix), s, ...t.encode(suffix), m], text: prefix };
+  return { ids, text: prefix };
 }
 
 /** Renders messages with the model's chat template; text parts are joined. */

@@ -17,10 +17,21 @@
 /** What a graph's KV outputs hold: the whole cache (`present.*`), or the new positions alone (`present_append.*`). */
 export type KvOutputs = "full" | "append";
 
+/** Element type of the cache: float16 caches hold raw half-precision bits (what onnxruntime-node gives and takes). */
+export type KvType = "float32" | "float16";
+export type KvArray = Float32Array | Uint16Array;
+
 export interface KvShape {
   numLayers: number;
   numKvHeads: number;
   headDim: number;
+  /** Default float32. */
+  dtype?: KvType;
+}
+
+/** A zeroed buffer of the cache's element type (bits are copied as they are, never converted). */
+export function kvBuffer(shape: KvShape, length: number): KvArray {
+  return shape.dtype === "float16" ? new Uint16Array(length) : new Float32Array(length);
 }
 
 export class BatchKvCache {
@@ -37,8 +48,8 @@ export class BatchKvCache {
     readonly rows: number,
     readonly width: number,
     public length: number,
-    readonly keys: Float32Array[],
-    readonly values: Float32Array[],
+    readonly keys: KvArray[],
+    readonly values: KvArray[],
     valid: Uint8Array[],
   ) {
     this.valid = valid;
@@ -50,7 +61,7 @@ export class BatchKvCache {
   }
 
   static empty(shape: KvShape, rows: number): BatchKvCache {
-    const layers = () => Array.from({ length: shape.numLayers }, () => new Float32Array(0));
+    const layers = () => Array.from({ length: shape.numLayers }, () => kvBuffer(shape, 0));
     return new BatchKvCache(shape, rows, 0, 0, layers(), layers(), Array.from({ length: rows }, () => new Uint8Array(0)));
   }
 
@@ -63,8 +74,13 @@ export class BatchKvCache {
    * place, into buffers grown with `room` spare positions when they do not
    * fit. Returns this cache or its successor.
    */
-  advance(kind: KvOutputs, keysOut: Float32Array[], valuesOut: Float32Array[], newFlags: Uint8Array[], room: number): BatchKvCache {
+  advance(kind: KvOutputs, keysOut: KvArray[], valuesOut: KvArray[], newFlags: Uint8Array[], room: number): BatchKvCache {
     const s = newFlags[0]?.length ?? 0;
+    // A float16 output copied into a float32 buffer (or back) would be converted, not copied: refuse it.
+    const want = this.shape.dtype === "float16" ? Uint16Array : Float32Array;
+    if (keysOut.some((k) => !(k instanceof want)) || valuesOut.some((v) => !(v instanceof want))) {
+      throw new Error(`KV outputs are not ${this.shape.dtype ?? "float32"} arrays (${keysOut[0]?.constructor.name})`);
+    }
     if (kind === "full" || (this.width === 0 && room === 0)) {
       // The outputs already are the cache (past + new, or new alone after an empty past), without room.
       const width = this.width + s;
@@ -82,7 +98,7 @@ export class BatchKvCache {
   }
 
   /** Copies the step's new positions in at `length` (append graphs). */
-  private write(keysOut: Float32Array[], valuesOut: Float32Array[], newFlags: Uint8Array[]): void {
+  private write(keysOut: KvArray[], valuesOut: KvArray[], newFlags: Uint8Array[]): void {
     const s = newFlags[0].length;
     const { numLayers, numKvHeads: heads, headDim: hd } = this.shape;
     const run = s * hd;
@@ -104,13 +120,13 @@ export class BatchKvCache {
   private regrown(width: number): BatchKvCache {
     const { numLayers, numKvHeads: heads, headDim: hd } = this.shape;
     const used = this.length * hd;
-    const grow = (src: Float32Array) => {
-      const dst = new Float32Array(this.rows * heads * width * hd);
+    const grow = (src: KvArray) => {
+      const dst = kvBuffer(this.shape, this.rows * heads * width * hd);
       for (let rh = 0; rh < this.rows * heads; rh++) dst.set(src.subarray(rh * this.width * hd, rh * this.width * hd + used), rh * width * hd);
       return dst;
     };
-    const keys: Float32Array[] = [];
-    const values: Float32Array[] = [];
+    const keys: KvArray[] = [];
+    const values: KvArray[] = [];
     for (let l = 0; l < numLayers; l++) {
       keys.push(grow(this.keys[l]));
       values.push(grow(this.values[l]));
@@ -144,11 +160,11 @@ export class BatchKvCache {
     for (const s of sources) length = Math.max(length, s.cache.validCount[s.row]);
     const width = length + room;
     const { numLayers, numKvHeads: heads, headDim: hd } = shape;
-    const keys: Float32Array[] = [];
-    const values: Float32Array[] = [];
+    const keys: KvArray[] = [];
+    const values: KvArray[] = [];
     for (let l = 0; l < numLayers; l++) {
-      keys.push(new Float32Array(rows * heads * width * hd));
-      values.push(new Float32Array(rows * heads * width * hd));
+      keys.push(kvBuffer(shape, rows * heads * width * hd));
+      values.push(kvBuffer(shape, rows * heads * width * hd));
     }
     const valid: Uint8Array[] = [];
     sources.forEach((s, r) => {

@@ -2,7 +2,7 @@
 
 import type * as ort from "onnxruntime-node";
 import { ModelLoadError } from "../errors.js";
-import type { KvOutputs } from "../kv/batch-kv-cache.js";
+import type { KvOutputs, KvType } from "../kv/batch-kv-cache.js";
 import type { ModelConfig } from "./model-config.js";
 
 export interface DecoderLayout {
@@ -12,6 +12,12 @@ export interface DecoderLayout {
   /** 2: int64 [batch, past+seq] padding mask. 4: additive float [batch, 1, seq, past+seq]. */
   maskRank: 2 | 4;
   hasPositionIds: boolean;
+  /** Type of the 4-D additive mask (fp16 graphs may take float16). */
+  maskType: "float32" | "float16";
+  /** Element type of past_key_values.* and present.* (fp16 graphs: float16, held as Uint16Array). */
+  kvType: KvType;
+  /** The int64 scalar input limiting logits (and last_hidden_state) to the last n positions (0: all), if the graph has one. */
+  logitsToKeepName: string | null;
   hasHiddenState: boolean;
   /** present.* (past + new, Hugging Face) or present_append.* (new positions only, Glimpse's tree graph). */
   kvOutputs: KvOutputs;
@@ -22,7 +28,8 @@ export interface DecoderLayout {
 }
 
 const SUPPORTED = `supported: inputs input_ids, attention_mask (int64 [batch, past+seq] or float32 [batch, 1, seq, past+seq]), ` +
-  `optional position_ids, past_key_values.{i}.key/value float32 [batch, kv_heads, past, head_dim]; ` +
+  `optional position_ids, optional num_logits_to_keep (int64 scalar), ` +
+  `past_key_values.{i}.key/value float32 or float16 [batch, kv_heads, past, head_dim]; ` +
   `outputs logits, optional last_hidden_state, and present.{i}.key/value [batch, kv_heads, past+seq, head_dim] ` +
   `or present_append.{i}.key/value [batch, kv_heads, seq, head_dim]`;
 
@@ -54,9 +61,14 @@ export function detectLayout(session: ort.InferenceSession, config: ModelConfig,
   const mask = meta.get("attention_mask");
   const maskRank = mask?.shape?.length ?? 2;
   if (maskRank !== 2 && maskRank !== 4) fail(`attention_mask of rank ${maskRank}`);
-  if (maskRank === 4 && mask?.type && mask.type !== "float32") fail(`4-D attention_mask of type ${mask.type}`);
+  if (maskRank === 4 && mask?.type && mask.type !== "float32" && mask.type !== "float16") fail(`4-D attention_mask of type ${mask.type}`);
   const pastMeta = meta.get(pastKeyNames[0]);
-  if (pastMeta?.type && pastMeta.type !== "float32") fail(`KV cache of type ${pastMeta.type} (only float32 is supported)`);
+  if (pastMeta?.type && pastMeta.type !== "float32" && pastMeta.type !== "float16") fail(`KV cache of type ${pastMeta.type} (float32 and float16 are supported)`);
+  const logitsToKeepName = ["num_logits_to_keep", "logits_to_keep"].find((n) => inputs.includes(n)) ?? null;
+  const known = new Set(["input_ids", "attention_mask", "position_ids", ...pastKeyNames, ...pastValueNames]);
+  if (logitsToKeepName) known.add(logitsToKeepName);
+  const unknown = inputs.filter((n) => !known.has(n));
+  if (unknown.length > 0) fail(`unknown inputs ${unknown.join(", ")}`);
   const shape = pastMeta?.shape ?? [];
   const numKvHeads = typeof shape[1] === "number" ? shape[1] : config.numKvHeads;
   const headDim = typeof shape[3] === "number" ? shape[3] : config.headDim;
@@ -66,6 +78,9 @@ export function detectLayout(session: ort.InferenceSession, config: ModelConfig,
     headDim,
     maskRank: maskRank as 2 | 4,
     hasPositionIds: inputs.includes("position_ids"),
+    maskType: mask?.type === "float16" ? "float16" : "float32",
+    kvType: pastMeta?.type === "float16" ? "float16" : "float32",
+    logitsToKeepName,
     hasHiddenState: outputs.includes("last_hidden_state"),
     kvOutputs,
     pastKeyNames,

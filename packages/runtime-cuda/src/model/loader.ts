@@ -12,19 +12,29 @@ import { VerifyCost } from "../verify/verify-cost.js";
 import { ForwardPass } from "./forward.js";
 import { detectLayout } from "./layout.js";
 import { readModelConfig, type ModelConfig } from "./model-config.js";
-import { chooseProvider, createSession, type Device, type ProviderChoice } from "./session.js";
+import { chooseGraph, configDtype, dtypesInFolder, type ModelDtype } from "./dtype.js";
+import { chooseProvider, createSession, macsPerToken, threadsForModel, type Device, type ProviderChoice } from "./session.js";
 import { TextTokenizer } from "./tokenizer.js";
 
 export interface EngineOptions {
   device?: Device;
   /**
    * The decoder graph, relative to the model folder (or absolute). Default:
-   * the tree graph (onnx/model_tree.onnx) when the folder has one, since a
-   * 4-D mask verifies plain steps, chains and trees alike; else
-   * onnx/model.onnx, model.onnx or the first onnx/model*.onnx.
+   * the graph of `dtype`: its tree graph (onnx/model_tree{suffix}.onnx) when
+   * the folder has one, since a 4-D mask verifies plain steps, chains and
+   * trees alike; else onnx/model{suffix}.onnx (folders without dtype-named
+   * graphs: model.onnx or the first onnx/model*.onnx).
    */
   graph?: string;
-  /** Threads per operator (default: cores - 1, at most 4; see defaultIntraOpThreads). */
+  /**
+   * Which graph of a transformers.js-style folder to run (onnx/model{suffix}.onnx,
+   * or onnx/model_tree{suffix}.onnx when present): fp32, fp16, int8, uint8,
+   * q8, q4, q4f16, bnb4. Default: config.json's transformers.js_config.dtype,
+   * else fp32 when the folder has it, else the only dtype it has. Ignored
+   * when `graph` is given.
+   */
+  dtype?: ModelDtype | "auto";
+  /** Threads per operator (default: cores - 1, at most 4, or every core for large decoders; see threadsForModel). */
   intraOpThreads?: number;
   interOpThreads?: number;
   /** vLLM-style speculative config (object or JSON string); none decodes plainly. */
@@ -40,9 +50,12 @@ export interface EngineOptions {
   /**
    * Cost of verifying k draft tokens relative to a plain step: a table
    * (entry k for k tokens; normalized by entry 0) or a slope (1 + slope * k).
-   * Drafts are cut where their expected gain no longer pays for it. Measured
-   * on the model at load when speculation is on (about 0.3 s) unless given;
-   * 0 verifies every drafted token.
+   * Drafts are cut where their expected gain no longer pays for it. Unless
+   * given, measured when speculation is on: at load for small decoders
+   * (about 0.3 s); for large ones read from a cache ($GLIMPSE_CACHE_DIR, else
+   * $XDG_CACHE_HOME/glimpse or ~/.cache/glimpse), else measured in the
+   * background while the engine is idle (a prior until then). 0 verifies
+   * every drafted token.
    */
   verifyCost?: number | readonly number[];
   /** Suffix documents: token caps and how much of the engine thread their ingestion may take (see DocumentLimits). */
@@ -53,6 +66,10 @@ export interface LoadedModel {
   dir: string;
   /** The decoder graph file. */
   file: string;
+  /** Its dtype (null: a graph named by the `graph` option or a legacy name). */
+  dtype: ModelDtype | null;
+  /** Intra-op threads of the decoder's session. */
+  threads: number;
   config: ModelConfig;
   tokenizer: TextTokenizer;
   provider: ProviderChoice;
@@ -82,15 +99,28 @@ export async function loadModel(modelDir: string, options: EngineOptions): Promi
   const verifyCost = options.verifyCost === undefined ? null : parseVerifyCost(options.verifyCost);
   const provider = chooseProvider(options.device ?? "auto");
   const sessionOptions = { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads };
-  const file = options.graph !== undefined ? chosenGraph(dir, options.graph) : findModelFile(dir, true) ?? findModelFile(dir, false);
-  if (!file) throw new ModelLoadError(`model folder ${dir} has no onnx/model.onnx (nor model.onnx, nor onnx/model*.onnx)`);
-  const session = await createSession(file, provider, sessionOptions);
+  const { file, dtype } = graphFile(dir, options, config);
+  const threads = options.intraOpThreads ?? threadsForModel(macsPerToken(config));
+  const session = await createSession(file, provider, { ...sessionOptions, intraOpThreads: threads });
   const layout = detectLayout(session, config, file);
   const proposer = speculative
     ? await createProposer(speculative, { modelDir: dir, model: config, hasHidden: layout.hasHiddenState, provider, session: sessionOptions })
     : null;
   const forward = new ForwardPass(session, layout);
-  return { dir, file, config, tokenizer, provider, forward, speculative, proposer, maxBatchSize, maxModelLen, verifyCost };
+  return { dir, file, dtype, threads, config, tokenizer, provider, forward, speculative, proposer, maxBatchSize, maxModelLen, verifyCost };
+}
+
+function graphFile(dir: string, options: EngineOptions, config: ModelConfig): { file: string; dtype: ModelDtype | null } {
+  if (options.graph !== undefined) return { file: chosenGraph(dir, options.graph), dtype: null };
+  const raw = { "transformers.js_config": config.transformersJsConfig };
+  if ((options.dtype === undefined || options.dtype === "auto") && configDtype(raw) === null && dtypesInFolder(dir).length === 0) {
+    // No dtype-named graph: any onnx/model*.onnx (older folders).
+    const legacy = findModelFile(dir, false);
+    if (!legacy) throw new ModelLoadError(`model folder ${dir} has no onnx/model.onnx (nor model.onnx, nor onnx/model*.onnx)`);
+    return { file: legacy, dtype: null };
+  }
+  const { file, dtype } = chooseGraph(dir, options.dtype, raw);
+  return { file, dtype };
 }
 
 /** Finds a decoder graph: the tree graph (onnx/model_tree.onnx, model_tree.onnx), or onnx/model.onnx, model.onnx, onnx/model*.onnx. */

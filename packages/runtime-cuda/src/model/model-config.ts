@@ -13,6 +13,7 @@ const configSchema = z.looseObject({
   hidden_size: z.number().int().positive(),
   num_hidden_layers: z.number().int().positive(),
   num_attention_heads: z.number().int().positive(),
+  intermediate_size: z.number().int().positive().optional(),
   num_key_value_heads: z.number().int().positive().optional(),
   head_dim: z.number().int().positive().optional(),
   max_position_embeddings: z.number().int().positive().optional(),
@@ -36,12 +37,17 @@ export interface ModelConfig {
   vocabSize: number;
   hiddenSize: number;
   numLayers: number;
+  numHeads: number;
   numKvHeads: number;
   headDim: number;
+  /** MLP width (default 4 x hidden when config.json omits it). */
+  intermediateSize: number;
   maxPositions: number;
   eosTokenIds: number[];
   padTokenId: number;
   defaultMaxNewTokens: number;
+  /** config.json's "transformers.js_config" (dtype, use_external_data_format), if any. */
+  transformersJsConfig: Record<string, unknown> | null;
 }
 
 function readJson(dir: string, name: string, required: boolean): unknown {
@@ -62,6 +68,10 @@ function ids(value: number | number[] | null | undefined): number[] {
   return Array.isArray(value) ? value : [value];
 }
 
+function jsConfig(x: unknown): Record<string, unknown> | null {
+  return x !== null && typeof x === "object" && !Array.isArray(x) ? (x as Record<string, unknown>) : null;
+}
+
 export function readModelConfig(dir: string): ModelConfig {
   const parsed = configSchema.safeParse(readJson(dir, "config.json", true));
   if (!parsed.success) {
@@ -78,11 +88,14 @@ export function readModelConfig(dir: string): ModelConfig {
     vocabSize: c.vocab_size,
     hiddenSize: c.hidden_size,
     numLayers: c.num_hidden_layers,
+    numHeads: c.num_attention_heads,
     numKvHeads: c.num_key_value_heads ?? c.num_attention_heads,
     headDim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
+    intermediateSize: c.intermediate_size ?? 4 * c.hidden_size,
     maxPositions: c.max_position_embeddings ?? 2048,
     eosTokenIds: eos,
     padTokenId: pad,
     defaultMaxNewTokens: g.max_new_tokens ?? 256,
+    transformersJsConfig: jsConfig(c["transformers.js_config"]),
   };
 }

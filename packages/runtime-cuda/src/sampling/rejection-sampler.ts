@@ -3,7 +3,8 @@
 // walk goes on from it) or ends the walk with the target's own token. Greedy
 // requests keep a child equal to the argmax; sampled ones follow the
 // acceptance rule (acceptance.ts), which keeps the output distributed
-// exactly as plain sampling.
+// exactly as plain sampling. Benchmarks may force the output instead
+// (trace replay): drafts are then judged against the given tokens.
 
 import type { StepLayout } from "../verify/draft-layout.js";
 import type { AcceptRule } from "./acceptance.js";
@@ -20,6 +21,8 @@ export interface SamplingRequest {
   logprobs: boolean;
   /** How many of the most likely tokens to report at each position, with their log-probabilities (0: none). */
   topLogprobs?: number;
+  /** Benchmarks: the output to produce, in place of the target's choice (GenerateOptions.forcedOutput). */
+  forcedOutput?: readonly number[];
 }
 
 /** One of the most likely tokens at a position. */
@@ -73,6 +76,12 @@ export class RejectionSampler {
 
   /** The target's token at one position, and which candidate it keeps (-1: none). `position` seeds the uniform draw. */
   pick(r: SamplingRequest, logits: Float32Array, offset: number, candidates: readonly number[], position: number): { token: number; accepted: number } {
+    const forced = r.forcedOutput;
+    if (forced) {
+      // Past the forced output nothing is kept (the request ends there; drafts never reach it).
+      const token = position < forced.length ? forced[position] : argmax(logits, offset, this.vocabSize);
+      return { token, accepted: position < forced.length ? candidates.indexOf(token) : -1 };
+    }
     if (isGreedy(r.sampling)) {
       const token = argmax(logits, offset, this.vocabSize);
       return { token, accepted: candidates.indexOf(token) };

@@ -18,9 +18,13 @@ export interface CheckedRequest {
 
 export function checkRequest(o: GenerateOptions, tokenizer: TextTokenizer, config: ModelConfig, maxModelLen: number): CheckedRequest {
   const promptIds = resolvePrompt(o, tokenizer, config);
-  const maxTokens = o.maxTokens ?? config.defaultMaxNewTokens;
+  const forced = checkForcedOutput(o.forcedOutput, config.vocabSize);
+  const maxTokens = o.maxTokens ?? forced?.length ?? config.defaultMaxNewTokens;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new GlimpseConfigError("max_tokens", `must be an integer >= 1, got ${JSON.stringify(maxTokens)}`);
+  }
+  if (forced && maxTokens > forced.length) {
+    throw new GlimpseConfigError("max_tokens", `must not exceed the forced output's ${forced.length} tokens, got ${maxTokens}`);
   }
   if (promptIds.length + maxTokens > maxModelLen) {
     throw new GlimpseConfigError(
@@ -55,9 +59,20 @@ function resolvePrompt(o: GenerateOptions, tokenizer: TextTokenizer, config: Mod
     return ids;
   }
   if (typeof o.prompt !== "string") throw new GlimpseConfigError("prompt", "must be a string (or pass promptIds)");
-  const ids = tokenizer.encode(o.prompt);
+  // As transformers encodes a prompt: with the post-processor's BOS, if it has one.
+  const ids = tokenizer.encodePrompt(o.prompt);
   if (ids.length === 0) throw new GlimpseConfigError("prompt", "must contain at least one token");
   return ids;
+}
+
+/** Forced output (benchmarks): a non-empty array of token ids within the vocabulary. */
+function checkForcedOutput(forced: unknown, vocabSize: number): readonly number[] | undefined {
+  if (forced === undefined) return undefined;
+  if (!Array.isArray(forced) || forced.length === 0) throw new GlimpseConfigError("forcedOutput", "must be a non-empty array of token ids");
+  forced.forEach((t, i) => {
+    if (!Number.isInteger(t) || t < 0 || t >= vocabSize) throw new GlimpseConfigError(`forcedOutput[${i}]`, `must be a token id in [0, ${vocabSize - 1}], got ${JSON.stringify(t)}`);
+  });
+  return forced as number[];
 }
 
 /** Checks a saved suffix state before it reaches the trees: its shape, and every token id within the vocabulary. */

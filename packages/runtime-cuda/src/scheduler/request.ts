@@ -12,7 +12,7 @@ import type { SamplingRequest, TopLogprob } from "../sampling/rejection-sampler.
 import { ChunkQueue } from "./chunk-queue.js";
 
 export interface GenerateOptions {
-  /** Text prompt (encoded with the model's tokenizer), or: */
+  /** Text prompt (encoded with the model's tokenizer, with its post-processor's special tokens such as a BOS), or: */
   prompt?: string;
   /** Prompt token ids. */
   promptIds?: readonly number[];
@@ -37,6 +37,15 @@ export interface GenerateOptions {
   topLogprobs?: number;
   /** Use the engine's proposer for this request (default true). */
   speculate?: boolean;
+  /**
+   * For benchmarks only (trace replay; the HTTP server never sets it): these
+   * tokens are the output, in place of the target's choice at each position:
+   * a draft token is accepted exactly when it equals the next of them, so
+   * speculation costs what it would if the model had written this text. The
+   * model still runs every forward pass. max_tokens defaults to its length
+   * (and may not exceed it); stop conditions still apply.
+   */
+  forcedOutput?: readonly number[];
   /**
    * Streaming: deliver chunks at most this often (milliseconds), merging the
    * ones generated in between; the first is delivered at once. Default 0
@@ -130,7 +139,9 @@ export class RequestState implements SamplingRequest {
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.detokenizer = new IncrementalDetokenizer(tokenizer);
     this.stopStrings = new StopStringMatcher(options.stop ?? []);
-    this.stopIds = new Set([...(options.ignoreEos ? [] : eosIds), ...(options.stopTokenIds ?? [])]);
+    // The folder's EOS ids (generation_config.json, config.json) and the tokenizer's own eos_token, as vLLM stops on both.
+    const eos = options.ignoreEos ? [] : [...eosIds, ...(tokenizer.eosTokenId !== undefined ? [tokenizer.eosTokenId] : [])];
+    this.stopIds = new Set([...eos, ...(options.stopTokenIds ?? [])]);
   }
 
   readonly promptLength: number;
@@ -155,6 +166,10 @@ export class RequestState implements SamplingRequest {
 
   get topLogprobs(): number {
     return this.options.topLogprobs ?? 0;
+  }
+
+  get forcedOutput(): readonly number[] | undefined {
+    return this.options.forcedOutput;
   }
 
   get lastToken(): number {

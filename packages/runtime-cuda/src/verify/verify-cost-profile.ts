@@ -1,26 +1,62 @@
 // Measuring what verification costs on this model and machine: one forward
-// pass per draft length k = 0..maxDraft over a prompt of a given length, at
-// batch 1 and at the engine's batch size (see batch-draft-width.ts).
+// pass per draft length over a prompt of a given length, at batch 1 and at
+// the engine's batch size (see batch-draft-width.ts).
 
 import { BatchKvCache } from "../kv/batch-kv-cache.js";
 import type { ForwardPass } from "../model/forward.js";
 import { chainLayout } from "./draft-layout.js";
 import { BatchVerifyCost } from "./batch-draft-width.js";
 import { buildStepInputs, promptInputs } from "./step-inputs.js";
+import type { CostTimings } from "./verify-cost-cache.js";
 
 /** Draft lengths timed at the largest batch (the table in between is interpolated). */
 const BATCH_KS = [0, 1, 2, 4, 8, 16];
+const ONE_KS = Array.from({ length: 17 }, (_, k) => k);
 
 /**
- * The engine's cost model, measured at load: k = 0..16 draft tokens at batch 1
- * (9 rounds) and BATCH_KS at `maxBatch` rows (5 rounds), at 256 tokens of
- * context. `plainMs`: a plain step at batch 1.
+ * When passes may run: `idle()` says whether the engine has no work, so a
+ * background measurement waits for it before each pass and drops a sample
+ * when work arrived while the pass ran (its time is then not the model's).
  */
-export async function measureBatchCost(forward: ForwardPass, vocabSize: number, maxModelLen: number, maxBatch: number): Promise<{ cost: BatchVerifyCost; plainMs: number }> {
-  const context = Math.min(256, Math.max(16, maxModelLen - 40));
-  const one = await profileVerifyCost(forward, vocabSize, context, 16, 9);
-  const batch = maxBatch > 1 ? await profilePasses(forward, vocabSize, context, maxBatch, BATCH_KS, 5) : [];
-  return { cost: BatchVerifyCost.fromTimings(one, maxBatch, maxBatch > 1 ? BATCH_KS : [], batch), plainMs: one[0] };
+export interface ProfileGate {
+  idle(): boolean;
+  stopped(): boolean;
+}
+
+/** Thrown out of a gated measurement stopped midway (the engine closes). */
+export class ProfileStopped extends Error {}
+
+/**
+ * The engine's cost model: k = 0..16 draft tokens at batch 1 (9 rounds) and
+ * BATCH_KS at `maxBatch` rows (5 rounds), at 256 tokens of context (fewer
+ * when the model's length limit is shorter).
+ */
+export async function measureBatchCost(forward: ForwardPass, vocabSize: number, maxModelLen: number, maxBatch: number, gate?: ProfileGate): Promise<{ cost: BatchVerifyCost; plainMs: number; timings: CostTimings }> {
+  const context = profileContext(maxModelLen, 16);
+  const one = await profilePasses(forward, vocabSize, context, 1, ONE_KS, 9, gate);
+  const batch = maxBatch > 1 ? await profilePasses(forward, vocabSize, context, maxBatch, BATCH_KS, 5, gate) : [];
+  const timings: CostTimings = { oneKs: ONE_KS, oneMs: one, batchKs: maxBatch > 1 ? BATCH_KS : [], batchMs: batch };
+  return { cost: costFromTimings(timings, maxBatch), plainMs: one[0], timings };
+}
+
+/** Context for a profile: 256 tokens, or what leaves room for `maxDraft` + 1 inputs under the length limit (at least 1). */
+export function profileContext(maxModelLen: number, maxDraft: number): number {
+  return Math.max(1, Math.min(256, maxModelLen - maxDraft - 1));
+}
+
+/** The cost model from timings (batch-1 draft lengths may be sparse: the table is filled in linearly). */
+export function costFromTimings(t: CostTimings, maxBatch: number): BatchVerifyCost {
+  return BatchVerifyCost.fromTimings(densify(t.oneKs, t.oneMs), maxBatch, t.batchKs, t.batchMs);
+}
+
+function densify(ks: readonly number[], ms: readonly number[]): number[] {
+  const last = ks[ks.length - 1];
+  return Array.from({ length: last + 1 }, (_, k) => {
+    const i = ks.indexOf(k);
+    if (i >= 0) return ms[i];
+    const j = ks.findIndex((x) => x > k);
+    return ms[j - 1] + ((ms[j] - ms[j - 1]) * (k - ks[j - 1])) / (ks[j] - ks[j - 1]);
+  });
 }
 
 /**
@@ -32,25 +68,41 @@ export async function profileVerifyCost(forward: ForwardPass, vocabSize: number,
 }
 
 /** Median milliseconds of one forward pass of `rows` rows, each verifying ks[i] draft tokens (entry i), at `contextLength` tokens of context each. */
-export async function profilePasses(forward: ForwardPass, vocabSize: number, contextLength: number, rows: number, ks: readonly number[], repeats: number): Promise<number[]> {
+export async function profilePasses(forward: ForwardPass, vocabSize: number, contextLength: number, rows: number, ks: readonly number[], repeats: number, gate?: ProfileGate): Promise<number[]> {
+  if (!Number.isInteger(contextLength) || contextLength < 1) throw new RangeError(`profile context must be a positive integer, got ${contextLength}`);
   const tokens = Array.from({ length: contextLength }, (_, i) => (i * 7919) % vocabSize);
+  const draft = Array.from({ length: Math.max(0, ...ks) + 1 }, (_, i) => ((contextLength + i) * 7919) % vocabSize);
   const L = forward.layout;
-  const prompt = await forward.run(promptInputs(tokens, L.maskRank), BatchKvCache.empty(forward.kvShape, 1));
-  const one = forward.advance(BatchKvCache.empty(forward.kvShape, 1), prompt, [new Uint8Array(contextLength).fill(1)], 0);
+  const pass = async (run: () => Promise<unknown>): Promise<number | null> => {
+    if (gate) while (!gate.idle()) {
+      if (gate.stopped()) throw new ProfileStopped();
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    if (gate?.stopped()) throw new ProfileStopped();
+    const t0 = performance.now();
+    await run();
+    const ms = performance.now() - t0;
+    return gate && !gate.idle() ? null : ms;
+  };
+  const empty = BatchKvCache.empty(forward.kvShape, 1);
+  let prompt: Awaited<ReturnType<ForwardPass["run"]>> | null = null;
+  await pass(async () => { prompt = await forward.run(promptInputs(tokens, L.maskRank), empty, 1); });
+  const one = forward.advance(empty, prompt!, [new Uint8Array(contextLength).fill(1)], 0);
   const cache = rows === 1 ? one : BatchKvCache.gather(forward.kvShape, Array.from({ length: rows }, () => ({ cache: one, row: 0 })), 0);
   const inputs = ks.map((k) => {
-    const row = { layout: chainLayout(tokens.slice(0, k + 1)), cachedLength: contextLength };
+    const row = { layout: chainLayout(draft.slice(0, k + 1)), cachedLength: contextLength };
     return buildStepInputs(Array.from({ length: rows }, () => row), cache, L.maskRank, 0);
   });
-  for (const x of inputs) await forward.run(x, cache); // warm-up
+  for (const x of inputs) await pass(() => forward.run(x, cache)); // warm-up
   // Rounds over every k, so a burst of load on the machine hits all sizes alike.
   const times: number[][] = inputs.map(() => []);
-  for (let i = 0; i < repeats; i++) {
-    for (let k = 0; k < inputs.length; k++) {
-      const t0 = performance.now();
-      await forward.run(inputs[k], cache);
-      times[k].push(performance.now() - t0);
-    }
+  for (let round = 0, tries = 0; round < repeats && tries < 4 * repeats; tries++) {
+    const got = [];
+    for (const x of inputs) got.push(await pass(() => forward.run(x, cache)));
+    if (got.some((t) => t === null)) continue; // work arrived: this round is not the model's alone
+    got.forEach((t, k) => times[k].push(t!));
+    round++;
   }
+  if (times[0].length === 0) throw new ProfileStopped("no undisturbed round");
   return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }

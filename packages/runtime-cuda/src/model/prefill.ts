@@ -1,0 +1,140 @@
+// Prompts run together: short prompts admitted at once share forward passes,
+// rows padded on the right to the longest of their group (padding is
+// masked, and dropped from each request's cache afterwards). Prompts are
+// grouped by length, so short prompts do not pay for a long one's width.
+//
+// Measured on 2 CPU cores (embedded model, 8 prompts): batching 8 x 16
+// tokens halved the prefill time (50 -> 25 ms), 8 x 128 was level, and
+// 8 x 512 was 30% slower with twice the peak memory (at ~170M parameters:
+// 13.1 s one at a time, 15.0 s batched). A long prompt already keeps the
+// cores busy, so only short ones are batched.
+
+import { BatchKvCache } from "../kv/batch-kv-cache.js";
+import type { RequestState } from "../scheduler/request.js";
+import { chainLayout } from "../verify/draft-layout.js";
+import { buildStepInputs } from "../verify/step-inputs.js";
+import type { ForwardPass } from "./forward.js";
+
+/** Most padded positions (rows x width) in one prefill pass. */
+export const PREFILL_TOKENS = 1024;
+/** Prompts longer than this run alone. */
+export const BATCHED_PROMPT_MAX = 128;
+/** Most bytes of logits one prefill pass may return, for graphs that return every position's (no num_logits_to_keep). */
+export const PREFILL_LOGIT_BYTES = 256 * 2 ** 20;
+/** A prompt joins a group only while padding stays under this share of the group's positions. */
+const MAX_PADDING = 0.25;
+
+/**
+ * Groups of prompt indices, each one pass: prompts sorted longest first,
+ * a group closed when one more would pass `budget` padded positions or
+ * `MAX_PADDING` of padding. A prompt longer than `alone` (or the budget)
+ * runs alone.
+ */
+export function planPrefill(lengths: readonly number[], budget = PREFILL_TOKENS, alone = BATCHED_PROMPT_MAX): number[][] {
+  const order = lengths.map((n, i) => [n, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
+  const groups: number[][] = [];
+  let group: number[] = [];
+  let width = 0;
+  let real = 0;
+  for (const i of order) {
+    const n = lengths[i];
+    const rows = group.length + 1;
+    const w = Math.max(width, n);
+    if (group.length > 0 && (width > alone || n > alone || rows * w > budget || 1 - (real + n) / (rows * w) > MAX_PADDING)) {
+      groups.push(group);
+      [group, width, real] = [[], 0, 0];
+    }
+    group.push(i);
+    width = Math.max(width, n);
+    real += n;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+export interface PrefillRow {
+  /** The prompt's one-row cache (padding dropped). */
+  cache: BatchKvCache;
+  /** Offset of its last position's logits in `logits` (vocab floats from there). */
+  logitsAt: number;
+  /** Its last position's hidden state, when the graph outputs one. */
+  hidden: Float32Array | null;
+}
+
+/**
+ * One pass over several prompts (one row each, right-padded). Only the last
+ * real position of each row is used, so graphs that can skip logits are
+ * asked for the last (width - shortest + 1) positions alone.
+ */
+export async function prefillRows(forward: ForwardPass, prompts: readonly (readonly number[])[], padTokenId: number, hiddenSize: number): Promise<{ logits: Float32Array; rows: PrefillRow[] }> {
+  const R = prompts.length;
+  const empty = BatchKvCache.empty(forward.kvShape, R);
+  const rows = prompts.map((p) => ({ layout: chainLayout(p), cachedLength: 0 }));
+  const inputs = buildStepInputs(rows, empty, forward.layout.maskRank, padTokenId);
+  const s = inputs.width;
+  const shortest = Math.min(...prompts.map((p) => p.length));
+  const out = await forward.run(inputs, empty, s - shortest + 1);
+  const lw = out.logitsWidth;
+  const flags = prompts.map((p) => {
+    const f = new Uint8Array(s);
+    f.fill(1, 0, p.length);
+    return f;
+  });
+  const all = forward.advance(empty, out, flags, 0);
+  const vocab = out.logits.length / (R * lw);
+  return {
+    logits: out.logits,
+    rows: prompts.map((p, i) => {
+      const at = i * lw + (p.length - 1 - (s - lw));
+      return {
+        cache: R === 1 ? all : BatchKvCache.gather(forward.kvShape, [{ cache: all, row: i }], 0),
+        logitsAt: at * vocab,
+        hidden: out.hidden ? out.hidden.slice(at * hiddenSize, (at + 1) * hiddenSize) : null,
+      };
+    }),
+  };
+}
+
+/** What prefilling the engine's requests needs from it. */
+export interface PrefillHost {
+  forward: ForwardPass;
+  padTokenId: number;
+  hiddenSize: number;
+  vocabSize: number;
+  /** Takes a prefilled request's cache and first token. */
+  begin(r: RequestState, row: PrefillRow, logits: Float32Array): void;
+  fail(r: RequestState, err: unknown): void;
+}
+
+/**
+ * Prefills requests admitted together, in the passes planPrefill groups
+ * them into. A request that fails fails alone: a group whose pass fails
+ * runs again one prompt at a time.
+ */
+export async function prefillRequests(host: PrefillHost, requests: readonly RequestState[]): Promise<void> {
+  // Without num_logits_to_keep a pass returns vocab floats per position: fewer positions per pass then.
+  const budget = host.forward.canKeepLogits ? PREFILL_TOKENS : Math.min(PREFILL_TOKENS, Math.floor(PREFILL_LOGIT_BYTES / (4 * host.vocabSize)));
+  for (const group of planPrefill(requests.map((r) => r.tokens.length), budget)) {
+    const rs = group.map((i) => requests[i]).filter((r) => !r.finishReason);
+    if (rs.length === 0) continue;
+    const t0 = performance.now();
+    let pass: Awaited<ReturnType<typeof prefillRows>>;
+    try {
+      pass = await prefillRows(host.forward, rs.map((r) => r.tokens), host.padTokenId, host.hiddenSize);
+    } catch (err) {
+      if (rs.length === 1) host.fail(rs[0], err);
+      else for (const r of rs) await prefillRequests(host, [r]);
+      continue;
+    }
+    const ms = performance.now() - t0;
+    rs.forEach((r, i) => {
+      r.metrics.verifyMs += ms;
+      if (r.finishReason) return; // aborted while the prompt ran
+      try {
+        host.begin(r, pass.rows[i], pass.logits);
+      } catch (err) {
+        host.fail(r, err);
+      }
+    });
+  }
+}

@@ -1,0 +1,117 @@
+// Prompts admitted together are prefilled in one pass (rows padded), and a
+// large graph's verify-cost curve is measured in the background while idle,
+// then cached. On the embedded model.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Engine } from "../src/engine.js";
+import { ForwardPass } from "../src/model/forward.js";
+import { detectLayout } from "../src/model/layout.js";
+import { readModelConfig } from "../src/model/model-config.js";
+import { chooseProvider, createSession } from "../src/model/session.js";
+import { BACKGROUND_MACS, initialVerifyCost } from "../src/verify/verify-cost-load.js";
+import { readCostCache, costKey } from "../src/verify/verify-cost-cache.js";
+import { MODEL_DIR } from "./model-dir.js";
+
+const PROMPTS = [
+  "function add(a, b) {",
+  "export interface User {\n  id: string;\n  name: string;\n}\n\nexport function getName(user) {\n  return",
+  "[\n  {\"id\": 1, \"name\": \"order\"},\n  {\"id\": 2, \"",
+  "const x = ",
+  "import { readFileSync } from \"node:fs\";\nconst text = readFileSync(",
+  "// Sum of the squares of an array\nfunction sumSquares(xs) {\n",
+  "SELECT name, total FROM orders WHERE",
+  "class Stack {\n  constructor() {\n    this.items = [];\n  }\n  push(x) {",
+];
+
+type Run = { rows: number; width: number };
+
+/** Records each forward pass's rows and width. */
+function spy(engine: Engine): Run[] {
+  const runs: Run[] = [];
+  const forward = (engine as unknown as { forward: ForwardPass }).forward;
+  const run = forward.run.bind(forward);
+  forward.run = (inputs, cache, keep) => {
+    runs.push({ rows: inputs.rows, width: inputs.width });
+    return run(inputs, cache, keep);
+  };
+  return runs;
+}
+
+describe("batched prefill", () => {
+  for (const graph of ["onnx/model_tree.onnx", "onnx/model.onnx"]) {
+    it(`gives the greedy tokens of one-at-a-time prefill (${graph})`, async () => {
+      const engine = await Engine.load(MODEL_DIR, { graph, maxBatchSize: 8, intraOpThreads: 1 });
+      const runs = spy(engine);
+      const alone: number[][] = [];
+      for (const prompt of PROMPTS) alone.push((await engine.generate({ prompt, maxTokens: 16, temperature: 0 })).tokenIds);
+      const prefillsAlone = runs.filter((r) => r.width > 1).length;
+      runs.length = 0;
+      const together = await Promise.all(PROMPTS.map((prompt) => engine.generate({ prompt, maxTokens: 16, temperature: 0 })));
+      const prefillsTogether = runs.filter((r) => r.width > 1);
+      await engine.close();
+      expect(together.map((r) => r.tokenIds)).toEqual(alone);
+      expect(prefillsAlone).toBe(PROMPTS.length);
+      // The premise: several prompts did share a pass.
+      expect(prefillsTogether.length).toBeLessThan(PROMPTS.length);
+      expect(Math.max(...prefillsTogether.map((r) => r.rows))).toBeGreaterThan(1);
+    }, 60_000);
+  }
+});
+
+describe("verify cost of a large graph", () => {
+  let cacheDir: string;
+  let forward: ForwardPass;
+  let bigFile: string;
+  beforeAll(async () => {
+    cacheDir = mkdtempSync(join(tmpdir(), "glimpse-cost-"));
+    process.env.GLIMPSE_CACHE_DIR = cacheDir;
+    const config = readModelConfig(MODEL_DIR);
+    const file = join(MODEL_DIR, "onnx/model_tree.onnx");
+    const session = await createSession(file, chooseProvider("cpu"), { intraOpThreads: 1 });
+    forward = new ForwardPass(session, detectLayout(session, config, file));
+    // The cache key names a graph file; the tiny model stands for a large one (macs below).
+    bigFile = join(cacheDir, "big.onnx");
+    writeFileSync(bigFile, "x");
+  });
+  afterAll(async () => {
+    delete process.env.GLIMPSE_CACHE_DIR;
+    await forward.release();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  const setup = (idle: () => boolean, applied: string[]) => ({
+    forward, file: bigFile, macs: BACKGROUND_MACS, threads: 1, provider: "cpu", vocabSize: 4096, maxModelLen: 2048, maxBatch: 2, idle,
+    apply: (_: unknown, plainMs?: number) => applied.push(plainMs === undefined ? "prior" : "timed"),
+  });
+
+  it("starts from the prior, measures only while idle, caches the curve; the next load reads it", async () => {
+    let idle = false;
+    const applied: string[] = [];
+    const t0 = performance.now();
+    const first = await initialVerifyCost(setup(() => idle, applied));
+    expect(performance.now() - t0).toBeLessThan(200); // nothing measured at load
+    expect(first.source).toBe("prior");
+    await new Promise((res) => setTimeout(res, 300));
+    expect(readCostCache(costKey(bigFile, 1, 2, "cpu"))).toBeNull(); // busy: nothing ran
+    idle = true;
+    const measured = await first.background;
+    expect(measured).not.toBeNull();
+    expect(applied).toEqual(["prior", "timed"]);
+    const cached = readCostCache(costKey(bigFile, 1, 2, "cpu"));
+    expect(cached?.oneMs).toHaveLength(17);
+    expect(cached?.batchKs).toEqual([0, 1, 2, 4, 8, 16]);
+    const again = await initialVerifyCost(setup(() => true, []));
+    expect(again.source).toBe("cache");
+    expect(again.cost.single.relative).toEqual(measured!.single.relative);
+  }, 120_000);
+
+  it("stops a background measurement when asked (the engine closes)", async () => {
+    process.env.GLIMPSE_CACHE_DIR = join(cacheDir, "empty"); // a cache without the curve
+    const init = await initialVerifyCost(setup(() => false, []));
+    expect(init.source).toBe("prior");
+    await init.stop();
+    expect(await init.background).toBeNull();
+  });
+});

@@ -16,6 +16,8 @@ export interface ReplayOptions {
   limit?: number;
   /** Cut each response to its first N tokens. */
   maxTokens?: number;
+  /** Keep only each prompt's last N tokens (long agent prompts: prefill on a CPU takes minutes). */
+  maxPromptTokens?: number;
   /** Name of the trace, for messages and the summary. */
   name?: string;
   /** Called after each row (progress). */
@@ -58,11 +60,15 @@ export interface ReplaySummary {
 }
 
 /**
- * A replay's rows: the first `limit`, responses cut to `maxTokens`, checked
+ * A replay's rows: the first `limit`, prompts cut to their last `maxPromptTokens`, responses to `maxTokens`, checked
  * against the vocabulary, and those that fit the model's length.
  */
-export function replayRows(engine: Pick<InferenceEngine, "maxModelLen" | "config">, rows: readonly TraceRow[], o: Pick<ReplayOptions, "limit" | "maxTokens" | "name"> = {}): { rows: TraceRow[]; skipped: number } {
-  const chosen = rows.slice(0, o.limit ?? rows.length).map((r) => (o.maxTokens ? { ...r, responseIds: r.responseIds.slice(0, o.maxTokens) } : r));
+export function replayRows(engine: Pick<InferenceEngine, "maxModelLen" | "config">, rows: readonly TraceRow[], o: Pick<ReplayOptions, "limit" | "maxTokens" | "maxPromptTokens" | "name"> = {}): { rows: TraceRow[]; skipped: number } {
+  const chosen = rows.slice(0, o.limit ?? rows.length).map((r) => ({
+    ...r,
+    promptIds: o.maxPromptTokens ? r.promptIds.slice(-o.maxPromptTokens) : r.promptIds,
+    responseIds: o.maxTokens ? r.responseIds.slice(0, o.maxTokens) : r.responseIds,
+  }));
   checkTraceVocabulary(chosen, engine.config.vocabSize, o.name);
   const fit = chosen.filter((r) => r.promptIds.length + r.responseIds.length <= engine.maxModelLen);
   return { rows: fit, skipped: chosen.length - fit.length };

@@ -12,6 +12,7 @@ interface ReplayFlags extends EngineFlags {
   trace: string[];
   limit?: number;
   maxTokens?: number;
+  maxPromptTokens?: number;
   json?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function registerReplayCommand(bench: Command): void {
     .requiredOption("--trace <files...>", "JSON-lines traces with prompt_ids and response_ids (token ids of this model's tokenizer)")
     .option("--limit <n>", "replay the first N rows of each trace", int("--limit", 1))
     .option("--max-tokens <n>", "cut each response to its first N tokens", int("--max-tokens", 1))
+    .option("--max-prompt-tokens <n>", "keep only the last N tokens of each prompt (say so when quoting figures)", int("--max-prompt-tokens", 1))
     .option("--json", "print one JSON object on stdout instead of a table")
     .action(async (o: ReplayFlags) => {
       const flags: ReplayFlags = { ...o, speculativeConfig: o.speculativeConfig ?? DEFAULT_SPECULATIVE_CONFIG, maxBatchSize: 1 };
@@ -53,7 +55,7 @@ export function registerReplayCommand(bench: Command): void {
 async function replayOne(engine: InferenceEngine, name: string, rows: ReturnType<typeof readTrace>, o: ReplayFlags): Promise<ReplaySummary> {
   const every = Math.max(1, Math.ceil(Math.min(rows.length, o.limit ?? rows.length) / 10));
   return replayTrace(engine, rows, {
-    name, limit: o.limit, maxTokens: o.maxTokens,
+    name, limit: o.limit, maxTokens: o.maxTokens, maxPromptTokens: o.maxPromptTokens,
     onRow: (i, total) => {
       if ((i + 1) % every === 0 || i + 1 === total) process.stderr.write(`${name}: ${i + 1}/${total} rows\n`);
     },

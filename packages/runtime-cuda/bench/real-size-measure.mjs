@@ -2,7 +2,8 @@
 // is this model's): load time with and without suffix decoding, prefill tokens/s,
 // plain decode tokens/s at batch 1 and 8, the verify-cost curve, peak RSS. Prints
 // one JSON line. Run by real-size.mjs; alone:
-//   node bench/real-size-measure.mjs --model DIR --dtype fp32 [--mode speed|rss] [--tokens 32] [--threads N]
+//   node bench/real-size-measure.mjs --model DIR --dtype fp32 [--mode speed|rss|concurrency] [--tokens 32] [--prompt 512] [--threads N]
+// (concurrency: only one request vs eight at once, end to end, prompts of --prompt tokens)
 import { readFileSync, readdirSync, statSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     threads: { type: "string" },
     ks: { type: "string", default: "0,1,2,4,8,16,24,32" },
     contexts: { type: "string", default: "512,2048" },
+    prompt: { type: "string", default: "512" },
   },
 });
 const dir = values.model;
@@ -36,6 +38,35 @@ function tracePrompt(length, offset = 0) {
 
 const maxRssMiB = () => process.resourceUsage().maxRSS / 1024;
 const out = { dtype: values.dtype };
+const P = Number(values.prompt);
+
+/** Three requests one at a time, then eight at once: tokens/s end to end (prefill included) and of decoding alone. */
+async function oneVersusEight(engine) {
+  const one = [];
+  for (let i = 0; i < 3; i++) one.push(await engine.generate({ promptIds: tracePrompt(P, i), maxTokens: T, temperature: 0, ignoreEos: true }));
+  const r = {
+    prefillTokensPerS: median(one.map((x) => P / (x.metrics.timeToFirstTokenMs / 1000))),
+    decodeTokensPerS: median(one.map((x) => (T - 1) / ((x.metrics.totalMs - x.metrics.timeToFirstTokenMs) / 1000))),
+    oneRequestE2eTokensPerS: median(one.map((x) => T / (x.metrics.totalMs / 1000))),
+  };
+  const t8 = performance.now();
+  const eight = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.generate({ promptIds: tracePrompt(P, 10 + i), maxTokens: T, temperature: 0, ignoreEos: true })));
+  const wall8 = (performance.now() - t8) / 1000;
+  r.batch8E2eTokensPerS = (8 * T) / wall8;
+  r.batch8OverOne = r.batch8E2eTokensPerS / r.oneRequestE2eTokensPerS;
+  const lastFirst = Math.max(...eight.map((x) => x.metrics.timeToFirstTokenMs));
+  r.batch8DecodeTokensPerS = (8 * (T - 1)) / (wall8 - lastFirst / 1000);
+  return r;
+}
+
+if (values.mode === "concurrency") {
+  const engine = await Engine.load(dir, { dtype: values.dtype, ...threads });
+  await engine.generate({ promptIds: tracePrompt(64), maxTokens: 2, temperature: 0, ignoreEos: true }); // warm-up
+  Object.assign(out, { prompt: P, tokens: T }, await oneVersusEight(engine));
+  await engine.close();
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
 
 if (values.mode === "rss") {
   // Peak RSS of one 2048-token prompt, against the weights' size plus the KV cache.
@@ -73,22 +104,8 @@ rmSync(cacheDir, { recursive: true, force: true });
 
 const { e: engine } = await timedLoad(null);
 out.file = engine.modelFile;
-const p512 = tracePrompt(512);
-await engine.generate({ promptIds: p512.slice(0, 64), maxTokens: 2, temperature: 0, ignoreEos: true }); // warm-up
-const one = [];
-for (let i = 0; i < 3; i++) one.push(await engine.generate({ promptIds: tracePrompt(512, i), maxTokens: T, temperature: 0, ignoreEos: true }));
-out.prefillTokensPerS = median(one.map((r) => 512 / (r.metrics.timeToFirstTokenMs / 1000)));
-out.decodeTokensPerS = median(one.map((r) => (T - 1) / ((r.metrics.totalMs - r.metrics.timeToFirstTokenMs) / 1000)));
-out.oneRequestE2eTokensPerS = median(one.map((r) => T / (r.metrics.totalMs / 1000)));
-
-// Batch 8: eight 512-token prompts at once, end to end (prefill included), and the decode rate alone.
-const t8 = performance.now();
-const eight = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.generate({ promptIds: tracePrompt(512, 10 + i), maxTokens: T, temperature: 0, ignoreEos: true })));
-const wall8 = (performance.now() - t8) / 1000;
-out.batch8E2eTokensPerS = (8 * T) / wall8;
-out.batch8OverOne = out.batch8E2eTokensPerS / out.oneRequestE2eTokensPerS;
-const lastFirst = Math.max(...eight.map((r) => r.metrics.timeToFirstTokenMs));
-out.batch8DecodeTokensPerS = (8 * (T - 1)) / (wall8 - lastFirst / 1000);
+await engine.generate({ promptIds: tracePrompt(64), maxTokens: 2, temperature: 0, ignoreEos: true }); // warm-up
+Object.assign(out, await oneVersusEight(engine));
 await engine.close();
 
 // The verify-cost curve: one forward pass verifying k draft tokens, relative to k = 0.

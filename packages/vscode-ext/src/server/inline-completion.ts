@@ -124,7 +124,8 @@ export class InlineCompletionEngine {
         // Debounce: typing during the wait cancels this request before it reaches the server.
         const typingBurst = input.editIntervalMs === undefined || input.editIntervalMs < s.debounceMs;
         const wait = typingBurst ? s.debounceMs - Math.max(0, input.msSinceEdit ?? 0) : 0;
-        if (wait > 0 && !(await sleep(wait, ac.signal))) {
+        // The token is also read after the wait: its event has been seen to miss a cancel that came early.
+        if (wait > 0 && (!(await sleep(wait, ac.signal)) || token.isCancellationRequested)) {
           this.status.stats.cancelled++;
           this.onTrace?.({ event: "debounce-cancelled", uri: input.uri, offset: input.offset, wait });
           return null;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../src/engine.js";
 import { ForwardPass } from "../src/model/forward.js";
+import { prefillRows } from "../src/model/prefill.js";
 import { detectLayout } from "../src/model/layout.js";
 import { readModelConfig } from "../src/model/model-config.js";
 import { chooseProvider, createSession } from "../src/model/session.js";
@@ -115,3 +116,45 @@ describe("verify cost of a large graph", () => {
     expect(await init.background).toBeNull();
   });
 });
+
+describe("chunked prefill", () => {
+  for (const graph of ["onnx/model_tree.onnx", "onnx/model.onnx"]) {
+    it(`a long prompt in passes of a few tokens gives one pass's last logits and cache (${graph})`, async () => {
+      const config = readModelConfig(MODEL_DIR);
+      const file = join(MODEL_DIR, graph);
+      const session = await createSession(file, chooseProvider("cpu"), { intraOpThreads: 1 });
+      const forward = new ForwardPass(session, detectLayout(session, config, file));
+      const runs: number[] = [];
+      const run = forward.run.bind(forward);
+      forward.run = (inputs, cache, keep) => {
+        runs.push(inputs.width);
+        return run(inputs, cache, keep);
+      };
+      const prompt = Array.from({ length: 45 }, (_, i) => 40 + ((i * 37) % 900));
+      const whole = await prefillRows(forward, [prompt], config.padTokenId, config.hiddenSize, 1000);
+      expect(runs).toEqual([45]);
+      runs.length = 0;
+      const chunked = await prefillRows(forward, [prompt], config.padTokenId, config.hiddenSize, 8);
+      await session.release();
+      expect(runs).toEqual([8, 8, 8, 8, 8, 5]);
+      const V = config.vocabSize;
+      const a = whole.logits.subarray(whole.rows[0].logitsAt, whole.rows[0].logitsAt + V);
+      const b = chunked.logits.subarray(chunked.rows[0].logitsAt, chunked.rows[0].logitsAt + V);
+      expect(maxAbsDiff(a, b)).toBeLessThan(1e-3);
+      expect(b.indexOf(Math.max(...b))).toBe(a.indexOf(Math.max(...a)));
+      const [ca, cb] = [whole.rows[0].cache, chunked.rows[0].cache];
+      expect(cb.width).toBe(45);
+      for (let l = 0; l < config.numLayers; l++) {
+        expect(maxAbsDiff(ca.keys[l] as Float32Array, cb.keys[l] as Float32Array)).toBeLessThan(1e-3);
+        expect(maxAbsDiff(ca.values[l] as Float32Array, cb.values[l] as Float32Array)).toBeLessThan(1e-3);
+      }
+    }, 60_000);
+  }
+});
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}

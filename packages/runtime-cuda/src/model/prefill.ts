@@ -8,6 +8,11 @@
 // 8 x 512 was 30% slower with twice the peak memory (at ~170M parameters:
 // 13.1 s one at a time, 15.0 s batched). A long prompt already keeps the
 // cores busy, so only short ones are batched.
+//
+// A long prompt runs in chunks of PREFILL_CHUNK tokens, each attending to the
+// cache the earlier ones left: attention's scores grow with the square of a
+// pass's length, and at the 0.5B shape a 2048-token prompt in one pass peaked
+// 400 MiB above a 1024-token one (docs/BENCHMARKS.md).
 
 import { BatchKvCache } from "../kv/batch-kv-cache.js";
 import type { RequestState } from "../scheduler/request.js";
@@ -19,6 +24,8 @@ import type { ForwardPass } from "./forward.js";
 export const PREFILL_TOKENS = 1024;
 /** Prompts longer than this run alone. */
 export const BATCHED_PROMPT_MAX = 128;
+/** A prompt longer than this runs in passes of this many tokens. */
+export const PREFILL_CHUNK = 512;
 /** Most bytes of logits one prefill pass may return, for graphs that return every position's (no num_logits_to_keep). */
 export const PREFILL_LOGIT_BYTES = 256 * 2 ** 20;
 /** A prompt joins a group only while padding stays under this share of the group's positions. */
@@ -66,7 +73,8 @@ export interface PrefillRow {
  * real position of each row is used, so graphs that can skip logits are
  * asked for the last (width - shortest + 1) positions alone.
  */
-export async function prefillRows(forward: ForwardPass, prompts: readonly (readonly number[])[], padTokenId: number, hiddenSize: number): Promise<{ logits: Float32Array; rows: PrefillRow[] }> {
+export async function prefillRows(forward: ForwardPass, prompts: readonly (readonly number[])[], padTokenId: number, hiddenSize: number, chunk = PREFILL_CHUNK): Promise<{ logits: Float32Array; rows: PrefillRow[] }> {
+  if (prompts.length === 1 && prompts[0].length > chunk) return prefillChunked(forward, prompts[0], padTokenId, hiddenSize, chunk);
   const R = prompts.length;
   const empty = BatchKvCache.empty(forward.kvShape, R);
   const rows = prompts.map((p) => ({ layout: chainLayout(p), cachedLength: 0 }));
@@ -95,6 +103,21 @@ export async function prefillRows(forward: ForwardPass, prompts: readonly (reado
   };
 }
 
+/** One long prompt in passes of `chunk` tokens; only the last pass's last position gives logits. */
+async function prefillChunked(forward: ForwardPass, prompt: readonly number[], padTokenId: number, hiddenSize: number, chunk: number): Promise<{ logits: Float32Array; rows: PrefillRow[] }> {
+  let cache = BatchKvCache.empty(forward.kvShape, 1);
+  for (let from = 0; ; from += chunk) {
+    const part = prompt.slice(from, from + chunk);
+    const inputs = buildStepInputs([{ layout: chainLayout(part), cachedLength: from }], cache, forward.layout.maskRank, padTokenId);
+    const out = await forward.run(inputs, cache, 1);
+    cache = forward.advance(cache, out, [new Uint8Array(part.length).fill(1)], 0);
+    if (from + chunk < prompt.length) continue;
+    const at = out.logitsWidth - 1;
+    const vocab = out.logits.length / out.logitsWidth;
+    return { logits: out.logits, rows: [{ cache, logitsAt: at * vocab, hidden: out.hidden ? out.hidden.slice(at * hiddenSize, (at + 1) * hiddenSize) : null }] };
+  }
+}
+
 /** What prefilling the engine's requests needs from it. */
 export interface PrefillHost {
   forward: ForwardPass;
@@ -120,7 +143,7 @@ export async function prefillRequests(host: PrefillHost, requests: readonly Requ
     const t0 = performance.now();
     let pass: Awaited<ReturnType<typeof prefillRows>>;
     try {
-      pass = await prefillRows(host.forward, rs.map((r) => r.tokens), host.padTokenId, host.hiddenSize);
+      pass = await prefillRows(host.forward, rs.map((r) => r.tokens), host.padTokenId, host.hiddenSize, Math.min(PREFILL_CHUNK, budget));
     } catch (err) {
       if (rs.length === 1) host.fail(rs[0], err);
       else for (const r of rs) await prefillRequests(host, [r]);

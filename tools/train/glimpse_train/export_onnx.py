@@ -1,6 +1,8 @@
 """Exports the target model to ONNX (two graphs) and writes the Hugging Face config files.
 
-onnx/model.onnx       HF Optimum "decoder with past" layout (transformers.js compatible), plus last_hidden_state:
+The graphs are glimpse_convert's (tools/convert: model.Decoder traced by export.trace), fed the trained weights, and
+without a num_logits_to_keep input. onnx/model.onnx, HF Optimum "decoder with past" layout (transformers.js
+compatible), plus last_hidden_state:
   inputs : input_ids [b,s] int64, attention_mask [b,past+s] int64, position_ids [b,s] int64,
            past_key_values.{i}.key|value [b,kv_heads,past,head_dim] float32 (past may be 0)
   outputs: logits [b,s,V] float32, last_hidden_state [b,s,d] float32 (after the final RMSNorm),
@@ -24,64 +26,25 @@ import json
 import os
 import shutil
 
-import torch
+from glimpse_convert import export as export_graph
+from glimpse_convert.families import spec_from_config
+from glimpse_convert.model import Decoder
 
 from . import config
 from .model import GlimpseLM
 from .train_target import load_model
 
-OPSET = 14
+
+def onnx_decoder(model: GlimpseLM, cfg: config.Config) -> Decoder:
+    """The trained weights in glimpse_convert's Decoder, built from the config.json this stage writes: the parameter
+    names with a "model." prefix are the Hugging Face names it reads."""
+    weights = {"model." + n: p.detach().numpy() for n, p in model.named_parameters()}
+    return Decoder(spec_from_config(hf_config(cfg)), weights).eval()
 
 
-class Decoder(torch.nn.Module):
-    def __init__(self, m: GlimpseLM, append_only: bool):
-        super().__init__()
-        self.m = m
-        self.append_only = append_only
-
-    def forward(self, input_ids, attention_mask, position_ids, *past_flat):
-        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
-        logits, h, presents = self.m(input_ids, attention_mask, position_ids, past, self.append_only)
-        out = [logits, h]
-        for k, v in presents:
-            out += [k, v]
-        return tuple(out)
-
-
-def io_names(n_layers: int, append_only: bool = False) -> tuple[list[str], list[str]]:
-    past = [f"past_key_values.{i}.{kv}" for i in range(n_layers) for kv in ("key", "value")]
-    out = "present_append" if append_only else "present"
-    present = [f"{out}.{i}.{kv}" for i in range(n_layers) for kv in ("key", "value")]
-    return ["input_ids", "attention_mask", "position_ids"] + past, ["logits", "last_hidden_state"] + present
-
-
-def export(model: GlimpseLM, path: str, tree: bool) -> None:
-    c = model.cfg
-    hd = c.d_model // c.n_heads
-    b, s, past = 1, 3, 5  # parity is checked on other shapes (see parity.py)
-    ids = torch.randint(0, c.vocab_size, (b, s))
-    pos = torch.arange(past, past + s).unsqueeze(0)
-    if tree:
-        from .model import mask_from_2d
-        mask = mask_from_2d(torch.ones(b, past + s, dtype=torch.int64), s)
-    else:
-        mask = torch.ones(b, past + s, dtype=torch.int64)
-    pkv = [torch.randn(b, c.n_kv_heads, past, hd) for _ in range(2 * c.n_layers)]
-    inputs, outputs = io_names(c.n_layers, append_only=tree)
-    axes = {"input_ids": {0: "batch_size", 1: "sequence_length"},
-            "position_ids": {0: "batch_size", 1: "sequence_length"},
-            "attention_mask": ({0: "batch_size", 2: "sequence_length", 3: "total_sequence_length"} if tree
-                               else {0: "batch_size", 1: "total_sequence_length"}),
-            "logits": {0: "batch_size", 1: "sequence_length"},
-            "last_hidden_state": {0: "batch_size", 1: "sequence_length"}}
-    for n in inputs[3:]:
-        axes[n] = {0: "batch_size", 2: "past_sequence_length"}
-    for n in outputs[2:]:
-        axes[n] = {0: "batch_size", 2: "sequence_length" if tree else "total_sequence_length"}
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(Decoder(model, append_only=tree), (ids, mask, pos, *pkv), path, input_names=inputs, output_names=outputs,
-                          dynamic_axes=axes, opset_version=OPSET, do_constant_folding=False)
+def export(dec: Decoder, path: str, tree: bool) -> None:
+    # no num_logits_to_keep input: the embedded model's interface (make_formats.py in runtime-cuda's tests adds one)
+    export_graph.save(export_graph.trace(dec, tree, logits_to_keep=False), path)
 
 
 def hf_config(cfg: config.Config) -> dict:
@@ -130,8 +93,9 @@ def main() -> None:
     model = load_model(cfg)
     out = ps["model"]
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
-    export(model, os.path.join(out, "onnx", "model.onnx"), tree=False)
-    export(model, os.path.join(out, "onnx", "model_tree.onnx"), tree=True)
+    dec = onnx_decoder(model, cfg)
+    export(dec, os.path.join(out, "onnx", "model.onnx"), tree=False)
+    export(dec, os.path.join(out, "onnx", "model_tree.onnx"), tree=True)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(hf_config(cfg), f, indent=2)
     with open(os.path.join(out, "generation_config.json"), "w") as f:

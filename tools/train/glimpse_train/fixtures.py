@@ -15,9 +15,9 @@ import json
 import os
 
 import torch
+from glimpse_convert.model import NEG
 
 from . import config
-from .model import NEG
 from .speculator import ArcticSpeculator
 from .tokenizer import Tokenizer
 from .train_target import load_model

@@ -130,7 +130,7 @@ Prompt formats:
 
 ### ONNX graphs
 
-`onnx/model.onnx` (opset 14, Optimum "decoder with past" layout): inputs `input_ids` [b,s] int64,
+`onnx/model.onnx` (opset 17, Optimum "decoder with past" layout): inputs `input_ids` [b,s] int64,
 `attention_mask` [b,past+s] int64, `position_ids` [b,s] int64, `past_key_values.{{i}}.key|value` [b,{m.n_kv_heads},past,{m.d_model // m.n_heads}] float32
 (i = 0..{m.n_layers - 1}; past may be 0); outputs `logits` [b,s,{m.vocab_size}], `last_hidden_state` [b,s,{m.d_model}] (after the final norm),
 `present.{{i}}.key|value` [b,{m.n_kv_heads},past+s,{m.d_model // m.n_heads}]. The causal and padding mask is built inside the graph. Grouped-query attention folds each KV head's query heads

@@ -12,9 +12,10 @@ import os
 
 import numpy as np
 import torch
+from glimpse_convert.model import NEG, causal_bias
 
 from . import bundle, config
-from .model import GlimpseLM, NEG, mask_from_2d
+from .model import GlimpseLM
 from .train_target import load_model
 
 
@@ -56,7 +57,7 @@ def run_case(w: bundle.Writer, m: GlimpseLM, name: str, b: int, past_len: int, s
     inputs = {"input_ids": new_ids.numpy(), "attention_mask": mask.numpy(), "position_ids": new_pos.numpy(), **flat_past(past, c, b)}
     w.case(name, "model.onnx", inputs, expected(logits, h, presents), f"b={b} past={past_len} s={s} pad={pad}")
     # the same inputs through the tree graph with the equivalent additive 4-D mask
-    inputs4 = dict(inputs, attention_mask=mask_from_2d(mask, s).numpy())
+    inputs4 = dict(inputs, attention_mask=causal_bias(mask, s).numpy())
     w.case(name + " [tree graph, 4-D mask]", "model_tree.onnx", inputs4, expected(logits, h, presents, append_s=s))
 
 

@@ -7,6 +7,8 @@ import { AdaptivePolicy } from "./adaptive/policy.js";
 import { DocumentIngestor } from "./documents/ingestor.js";
 import { StepTimer } from "./adaptive/state.js";
 import { GenerationAbortedError, GlimpseConfigError } from "./errors.js";
+import type { OutputConstraint } from "./grammar/constraint.js";
+import { EngineGrammar } from "./grammar/engine-grammar.js";
 import type { GenerationStream, InferenceEngine } from "./inference-engine.js";
 import { BatchKvCache } from "./kv/batch-kv-cache.js";
 import { MetricsAggregator, type SpecMetrics } from "./metrics.js";
@@ -20,7 +22,7 @@ import type { TextTokenizer } from "./model/tokenizer.js";
 import type { Proposer, SpeculativeConfig, SuffixDocuments, SuffixState } from "./proposers/index.js";
 import { rejectionSample } from "./sampling/acceptance.js";
 import { RejectionSampler, type TopLogprob } from "./sampling/rejection-sampler.js";
-import { checkRequest, checkSuffixState } from "./scheduler/check-request.js";
+import { checkDocumentName, checkDocumentTokens, checkRequest, checkSuffixState } from "./scheduler/check-request.js";
 import { acceptRow, type AcceptHost } from "./output/accept-row.js";
 import { appendOutput, generationResult } from "./output/request-output.js";
 import { RequestState, type GenerateOptions, type GenerationResult } from "./scheduler/request.js";
@@ -35,8 +37,6 @@ import type { VerifyCost } from "./verify/verify-cost.js";
 import { initialVerifyCost, type InitialCost } from "./verify/verify-cost-load.js";
 
 export { findModelFile, type EngineOptions } from "./model/loader.js";
-
-type Admitted = RequestState & { resultPromise: Promise<GenerationResult> };
 
 export class Engine implements InferenceEngine {
   readonly modelDir: string;
@@ -58,6 +58,8 @@ export class Engine implements InferenceEngine {
   private readonly drafting: DraftHost;
   private readonly accepting: AcceptHost;
   private readonly prefilling: PrefillHost;
+  /** Structured outputs: constraints compiled for this model (XGrammar loads on the first). */
+  private readonly grammars: EngineGrammar;
   private nextId = 1;
   private loopRunning = false;
   private closed = false;
@@ -91,6 +93,7 @@ export class Engine implements InferenceEngine {
     this.drafting = { proposer: m.proposer, policy: this.policy, faults: this.faults, vocabSize: m.config.vocabSize, maxModelLen: m.maxModelLen, chainsOnly };
     this.accepting = { sampler: this.sampler, vocabSize: m.config.vocabSize, hiddenSize: m.config.hiddenSize, clock: this.policy.clock, faults: this.faults,
       emit: (...a) => this.emit(...a), fail: (r, err) => this.fail(r, err) };
+    this.grammars = new EngineGrammar(m.dir, m.config, m.tokenizer);
     this.prefilling = { forward: m.forward, padTokenId: m.config.padTokenId, hiddenSize: m.config.hiddenSize, vocabSize: m.config.vocabSize, begin: (...a) => this.begin(...a), fail: (r, err) => this.fail(r, err) };
   }
 
@@ -156,55 +159,41 @@ export class Engine implements InferenceEngine {
     return profileVerifyCost(this.forward, this.config.vocabSize, contextLength, maxDraft, repeats);
   }
 
+  /** Compiles an output constraint for this model (cached); rejects with a GlimpseConfigError naming the field. */
+  prepareConstraint(constraint: OutputConstraint): Promise<void> {
+    return this.grammars.prepare(constraint);
+  }
+
   stream(options: GenerateOptions): GenerationStream {
     const state = this.admit(options);
-    // Leaving the loop early (break, return, throw) cancels the generation.
-    const abortOnExit = async function* (engine: Engine) {
-      try {
-        yield* state.queue.drain();
-      } finally {
-        if (!state.finishReason) engine.abort(state);
-      }
-    };
-    const gen = abortOnExit(this) as GenerationStream;
-    gen.result = state.resultPromise;
-    return gen;
+    return state.stream(() => this.abort(state));
   }
 
   generate(options: GenerateOptions): Promise<GenerationResult> {
-    return this.admit(options).resultPromise;
+    return this.admit(options).result;
   }
 
-  private admit(options: GenerateOptions): Admitted {
+  private admit(options: GenerateOptions): RequestState {
     if (this.closed) throw new Error("engine is closed");
-    const { promptIds, maxTokens, sampling } = checkRequest(options, this.tokenizer, this.config, this.maxModelLen);
-    let resolveFn!: (r: GenerationResult) => void;
-    let rejectFn!: (e: unknown) => void;
-    const resultPromise = new Promise<GenerationResult>((res, rej) => {
-      resolveFn = res;
-      rejectFn = rej;
-    });
-    resultPromise.catch(() => {}); // the stream reports errors too; avoid unhandled rejections
+    const { promptIds, maxTokens, sampling, constraint } = checkRequest(options, this.tokenizer, this.config, this.maxModelLen);
     const speculate = this.proposer !== null && options.speculate !== false;
-    const state: Admitted = Object.assign(
-      new RequestState(this.nextId++, promptIds, options, sampling, maxTokens, this.config.eosTokenIds, this.tokenizer,
-        speculate, this.policy.newState(sampling.temperature > 0), resolveFn, rejectFn),
-      { resultPromise },
-    );
-    const signal = options.signal;
-    if (signal?.aborted) {
+    const state = new RequestState(this.nextId++, promptIds, options, sampling, maxTokens, this.config.eosTokenIds, this.tokenizer,
+      speculate, this.policy.newState(sampling.temperature > 0));
+    if (!state.listen(options.signal, () => this.abort(state))) {
       this.finish(state, "abort");
       return state;
     }
-    if (signal) {
-      // Removed when the request ends: long-lived signals must not keep requests alive.
-      const onAbort = () => this.abort(state);
-      signal.addEventListener("abort", onAbort, { once: true });
-      state.detach = () => signal.removeEventListener("abort", onAbort);
-    }
-    this.scheduler.enqueue(state);
-    void this.runLoop();
+    // A constrained request joins the queue once its grammar is compiled (or found cached); a compile error fails it.
+    if (constraint) void this.grammars.attach(state, constraint).then(() => this.enqueue(state), (err) => this.fail(state, err));
+    else this.enqueue(state);
     return state;
+  }
+
+  private enqueue(r: RequestState): void {
+    if (r.finishReason) return;
+    if (this.closed) return this.finish(r, "abort");
+    this.scheduler.enqueue(r);
+    void this.runLoop();
   }
 
   private abort(state: RequestState): void {
@@ -256,8 +245,8 @@ export class Engine implements InferenceEngine {
     const timer = new StepTimer(this.policy.clock, rows.length, start);
     // 1. Propose.
     const plans = rows.map((r) => planDraft(this.drafting, r));
-    const { drafts, proposeMs } = await proposeDrafts(this.drafting, rows, plans, timer);
-    const layouts: StepLayout[] = rows.map((r, i) => layoutStep(r.lastToken, drafts[i], plans[i].tokens));
+    const { drafts, proposeMs, jumped } = await proposeDrafts(this.drafting, rows, plans, timer);
+    const layouts: StepLayout[] = rows.map((r, i) => layoutStep(r.lastToken, drafts[i], jumped[i] ? Infinity : plans[i].tokens));
     // 2. Verify: one forward pass over every row's step input.
     const inputs = this.stepInputs(rows, layouts, cache);
     let out: ForwardOutput;
@@ -274,7 +263,7 @@ export class Engine implements InferenceEngine {
     const keep = rows.map((r, i) => acceptRow(this.accepting, r, i, layouts[i], out, inputs.width, (draftLen, accepted, ownMs) =>
       this.policy.judge(r.adaptive, {
         plan: plans[i], proposeMs: proposeMs[i], draftLen, accepted, free: drafts[i]?.free === true, passCost,
-        expected: drafts[i]?.probs.slice(0, draftLen).reduce((x, y) => x + y, 0),
+        expected: jumped[i] ? undefined : drafts[i]?.probs.slice(0, draftLen).reduce((x, y) => x + y, 0),
         timing: timer.rowTiming(proposeMs[i], ownMs),
       }), timer.verifyMs));
     this.scheduler.update(this.forward.advance(cache, out, keep));
@@ -300,10 +289,7 @@ export class Engine implements InferenceEngine {
 
   private finish(r: RequestState, reason: "stop" | "length" | "abort"): void {
     if (r.finishReason) return;
-    r.finishReason = reason;
-    r.prefillCache = null;
-    r.detach();
-    if (r.speculate) this.proposer!.end(r.id);
+    this.release(r, reason);
     this.finishedRequests++;
     this.totals.add(r.metrics);
     if (reason === "abort") {
@@ -318,12 +304,19 @@ export class Engine implements InferenceEngine {
 
   private fail(r: RequestState, err: unknown): void {
     if (r.finishReason) return;
-    r.finishReason = "abort";
+    this.release(r, "abort");
+    r.queue.close(err);
+    r.reject(err);
+  }
+
+  /** What an ended request holds: its cache, signal listener, proposer state and grammar. */
+  private release(r: RequestState, reason: "stop" | "length" | "abort"): void {
+    r.finishReason = reason;
     r.prefillCache = null;
     r.detach();
     if (r.speculate) this.proposer!.end(r.id);
-    r.queue.close(err);
-    r.reject(err);
+    r.grammar?.dispose();
+    r.grammar = null;
   }
 
   // ---- suffix documents (a capability of suffix-backed proposers) ----
@@ -349,11 +342,7 @@ export class Engine implements InferenceEngine {
   async addDocumentTokens(name: string, ids: ArrayLike<number>): Promise<number> {
     checkDocumentName(name);
     this.documents();
-    const vocab = this.config.vocabSize;
-    for (let i = 0; i < ids.length; i++) {
-      const t = ids[i];
-      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new GlimpseConfigError(`tokens[${i}]`, `must be a token id in [0, ${vocab - 1}], got ${JSON.stringify(t)}`);
-    }
+    checkDocumentTokens(ids, this.config.vocabSize);
     return this.ingestor!.add(name, ids);
   }
 
@@ -395,6 +384,3 @@ export class Engine implements InferenceEngine {
   }
 }
 
-function checkDocumentName(name: unknown): void {
-  if (typeof name !== "string" || name.length === 0 || name.length > 256) throw new GlimpseConfigError("name", "must be a non-empty string of at most 256 characters");
-}

@@ -6,6 +6,10 @@ export { DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from "./documents/ingest
 export { EngineUnavailableError } from "./worker/worker-failure.js";
 export type { InferenceEngine, GenerationStream } from "./inference-engine.js";
 export type { GenerateOptions, GenerationChunk, GenerationResult, FinishReason } from "./scheduler/request.js";
+export {
+  checkConstraint, CONSTRAINT_TYPES, JSON_DOCUMENT_GRAMMAR, type OutputConstraint, type ConstraintType, type CheckedConstraint,
+} from "./grammar/constraint.js";
+export { SUPPORTED_FORMATS } from "./grammar/schema-keywords.js";
 export { GlimpseConfigError, ModelLoadError, GenerationAbortedError, type ErrorData } from "./errors.js";
 export {
   type SpecMetrics, type SpecDecodingStats, MetricsAggregator, meanAcceptanceLength, meanTokensPerStep, emptyMetrics,

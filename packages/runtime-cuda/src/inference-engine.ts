@@ -2,6 +2,7 @@
 // thread (Engine) or in a worker thread (RemoteEngine). Servers, CLIs and
 // tests program against this interface only.
 
+import type { OutputConstraint } from "./grammar/constraint.js";
 import type { SpecMetrics } from "./metrics.js";
 import type { ModelConfig } from "./model/model-config.js";
 import type { ProviderChoice } from "./model/session.js";
@@ -31,6 +32,13 @@ export interface InferenceEngine {
   stream(options: GenerateOptions): GenerationStream;
   /** Generates to the end; bad options throw at once. */
   generate(options: GenerateOptions): Promise<GenerationResult>;
+  /**
+   * Compiles an output constraint for this model, or finds it compiled
+   * (cached by its canonical text); rejects with a GlimpseConfigError whose
+   * field is "constraint" or "constraint.<key>" and whose message carries
+   * XGrammar's. Generating with the constraint then starts without compiling.
+   */
+  prepareConstraint(constraint: OutputConstraint): Promise<void>;
 
   /** Bytes held by the suffix trees, or null without suffix decoding (a worker-hosted engine: as of its last result). */
   suffixMemoryBytes(): number | null;
@@ -54,6 +62,9 @@ export interface InferenceEngine {
   close(): Promise<void>;
 }
 
-/** The document operations, by name (the worker protocol forwards these). */
+/** The document operations, by name. */
 export const DOCUMENT_METHODS = ["addDocument", "addDocumentTokens", "removeDocument", "listDocuments", "clearDocuments", "exportSuffixState", "importSuffixState"] as const;
 export type DocumentMethod = (typeof DOCUMENT_METHODS)[number];
+/** The calls the worker protocol forwards, by name: the document operations and prepareConstraint. */
+export const ENGINE_CALLS = [...DOCUMENT_METHODS, "prepareConstraint"] as const;
+export type EngineCall = (typeof ENGINE_CALLS)[number];

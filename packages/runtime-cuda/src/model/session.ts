@@ -21,6 +21,13 @@ export interface SessionOptions {
    * the process (target, speculator) and spinning threads starve each other.
    */
   allowSpinning?: boolean;
+  /**
+   * Let onnxruntime repack weights at load into its matmul layout (default
+   * true). Packed copies live on the heap, while unpacked weights stay in the
+   * memory-mapped file; a table read by two nodes (a tied embedding: lookup
+   * and LM head) is then held twice. See weightsPrepacked.
+   */
+  prepackWeights?: boolean;
 }
 
 export interface ProviderChoice {
@@ -133,6 +140,21 @@ export function threadsForModel(macs: number): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
+/** Float graphs at least this large load without repacking (see weightsPrepacked). */
+export const PREPACK_MAX_FLOAT_BYTES = 2 ** 30;
+
+/**
+ * Whether a graph's weights are repacked at load: yes for quantized graphs
+ * (their kernels need their own layout) and small float ones; no for float
+ * graphs of 1 GiB or more, whose packed copies and a tied embedding's second
+ * copy cost more memory than the packing gains. Measured at the 0.5B shape
+ * (fp32, 1.9 GiB, 2 cores): peak RSS with a 2048-token prompt 1.36x the
+ * weights plus KV cache packed, 1.25x not (docs/BENCHMARKS.md).
+ */
+export function weightsPrepacked(file: string, quantized: boolean): boolean {
+  return quantized || graphBytes(file) < PREPACK_MAX_FLOAT_BYTES;
+}
+
 export async function createSession(path: string, provider: ProviderChoice, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
   if (!existsSync(path)) throw new ModelLoadError(`missing ONNX file ${path}`);
   const options: ort.InferenceSession.SessionOptions = {
@@ -140,7 +162,7 @@ export async function createSession(path: string, provider: ProviderChoice, opts
     intraOpNumThreads: opts.intraOpThreads ?? defaultIntraOpThreads(),
     interOpNumThreads: opts.interOpThreads ?? 1,
     graphOptimizationLevel: "all",
-    extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? "1" : "0" } } },
+    extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? "1" : "0" }, ...(opts.prepackWeights === false ? { disable_prepacking: "1" } : {}) } },
   };
   try {
     return await ort.InferenceSession.create(path, options);

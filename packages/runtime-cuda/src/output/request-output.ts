@@ -1,6 +1,7 @@
 // A request's output: verified tokens appended up to its stop conditions
 // (EOS and stop token ids, max_tokens, the model's length, stop strings),
-// turned into text and streamed; and the final result.
+// turned into text and streamed (a constrained request also ends where its
+// grammar is complete); and the final result.
 
 import type { TopLogprob } from "../sampling/rejection-sampler.js";
 import type { FinishReason, GenerationResult, RequestState } from "../scheduler/request.js";
@@ -28,6 +29,8 @@ export function appendOutput(r: RequestState, tokens: readonly number[], logprob
       break;
     }
   }
+  // The grammar followed the sampler's walk over these tokens: complete, the output ends here (ignoreEos or not).
+  if (!reason && r.grammar?.complete()) reason = "stop";
   for (const t of taken) {
     r.tokens.push(t);
     r.output.push(t);

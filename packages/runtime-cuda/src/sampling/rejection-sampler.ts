@@ -5,7 +5,17 @@
 // acceptance rule (acceptance.ts), which keeps the output distributed
 // exactly as plain sampling. Benchmarks may force the output instead
 // (trace replay): drafts are then judged against the given tokens.
+//
+// A constrained request (structured output) has its grammar follow the walk:
+// at each position visited, the grammar's token mask is applied to the
+// logits before anything is read from them, so greedy takes the masked
+// argmax, sampling draws from the masked, renormalised distribution, and the
+// acceptance rule runs on that distribution: drafts stay lossless for the
+// constrained output. A greedy request without log-probabilities first asks
+// the grammar about the target's own argmax: when it is allowed it is the
+// masked argmax too, and no mask is read.
 
+import { applyTokenMask, type GrammarWalk } from "../grammar/mask.js";
 import type { StepLayout } from "../verify/draft-layout.js";
 import type { AcceptRule } from "./acceptance.js";
 import { argmax, isGreedy, probabilities, type SamplingParams } from "./distribution.js";
@@ -23,6 +33,8 @@ export interface SamplingRequest {
   topLogprobs?: number;
   /** Benchmarks: the output to produce, in place of the target's choice (GenerateOptions.forcedOutput). */
   forcedOutput?: readonly number[];
+  /** A constrained request's grammar, at the step's first position (log-probabilities are then those of the masked distribution). */
+  grammar?: GrammarWalk | null;
 }
 
 /** One of the most likely tokens at a position. */
@@ -63,7 +75,8 @@ export class RejectionSampler {
     for (;;) {
       const kids = layout.children[at];
       const candidates = kids.map((c) => layout.tokens[c]);
-      const pick = this.pick(r, logits, offset + at * V, candidates, r.outputLength + tokens.length);
+      const position = r.outputLength + tokens.length;
+      const pick = r.grammar ? this.pickConstrained(r, r.grammar, logits, offset + at * V, candidates, position) : this.pick(r, logits, offset + at * V, candidates, position);
       tokens.push(pick.token);
       logprobs.push(r.logprobs ? logSoftmaxAt(logits, offset + at * V, V, pick.token) : 0);
       top?.push(topLogprobs(logits, offset + at * V, V, k));
@@ -72,6 +85,19 @@ export class RejectionSampler {
       keep[at] = 1;
     }
     return { tokens, logprobs, keep, last: at, ...(top ? { top } : {}) };
+  }
+
+  /** As `pick`, under the grammar at the walk's position; the grammar then moves past the token. */
+  private pickConstrained(r: SamplingRequest, g: GrammarWalk, logits: Float32Array, offset: number, candidates: readonly number[], position: number): { token: number; accepted: number } {
+    if (isGreedy(r.sampling) && !r.logprobs && !r.topLogprobs && !r.forcedOutput) {
+      const token = argmax(logits, offset, this.vocabSize);
+      if (g.tryAdvance(token)) return { token, accepted: candidates.indexOf(token) };
+    }
+    const mask = g.mask();
+    if (mask && !applyTokenMask(logits, offset, this.vocabSize, mask)) throw new Error("the output constraint admits no token here");
+    const pick = this.pick(r, logits, offset, candidates, position);
+    g.advance(pick.token);
+    return pick;
   }
 
   /** The target's token at one position, and which candidate it keeps (-1: none). `position` seeds the uniform draw. */
@@ -116,5 +142,6 @@ export function topLogprobs(logits: Float32Array, offset: number, size: number, 
     best.splice(j, 0, i);
     if (best.length > k) best.pop();
   }
-  return best.map((id) => ({ id, logprob: logits[offset + id] - logZ }));
+  // Tokens a constraint masked out (-Infinity) are not among the likely ones.
+  return best.filter((id) => logits[offset + id] > -Infinity).map((id) => ({ id, logprob: logits[offset + id] - logZ }));
 }

@@ -4,6 +4,7 @@
 // once, before any work or response byte.
 
 import { GlimpseConfigError } from "../errors.js";
+import { checkConstraint, type CheckedConstraint } from "../grammar/constraint.js";
 import type { ModelConfig } from "../model/model-config.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
 import type { SuffixState } from "../proposers/proposer.js";
@@ -14,6 +15,8 @@ export interface CheckedRequest {
   promptIds: number[];
   maxTokens: number;
   sampling: SamplingParams;
+  /** The output constraint, checked (not yet compiled: XGrammar's errors come from compiling). */
+  constraint?: CheckedConstraint;
 }
 
 export function checkRequest(o: GenerateOptions, tokenizer: TextTokenizer, config: ModelConfig, maxModelLen: number): CheckedRequest {
@@ -43,7 +46,12 @@ export function checkRequest(o: GenerateOptions, tokenizer: TextTokenizer, confi
     const v = o[field];
     if (v !== undefined && !Array.isArray(v)) throw new GlimpseConfigError(field, "must be an array");
   }
-  return { promptIds, maxTokens, sampling };
+  if (o.jumpForward !== undefined && typeof o.jumpForward !== "boolean") throw new GlimpseConfigError("jumpForward", `must be a boolean, got ${JSON.stringify(o.jumpForward)}`);
+  if (o.constraint === undefined) return { promptIds, maxTokens, sampling };
+  const constraint = checkConstraint(o.constraint);
+  // Forced output (trace replay) decides every token itself: a constraint would have nothing to constrain.
+  if (forced) throw new GlimpseConfigError("constraint", "cannot be combined with forcedOutput (trace replay forces every token)");
+  return { promptIds, maxTokens, sampling, constraint };
 }
 
 function resolvePrompt(o: GenerateOptions, tokenizer: TextTokenizer, config: ModelConfig): number[] {
@@ -73,6 +81,19 @@ function checkForcedOutput(forced: unknown, vocabSize: number): readonly number[
     if (!Number.isInteger(t) || t < 0 || t >= vocabSize) throw new GlimpseConfigError(`forcedOutput[${i}]`, `must be a token id in [0, ${vocabSize - 1}], got ${JSON.stringify(t)}`);
   });
   return forced as number[];
+}
+
+/** A suffix document's name: 1..256 characters. */
+export function checkDocumentName(name: unknown): void {
+  if (typeof name !== "string" || name.length === 0 || name.length > 256) throw new GlimpseConfigError("name", "must be a non-empty string of at most 256 characters");
+}
+
+/** A document's token ids, each within the vocabulary. */
+export function checkDocumentTokens(ids: ArrayLike<number>, vocabSize: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    const t = ids[i];
+    if (!Number.isInteger(t) || t < 0 || t >= vocabSize) throw new GlimpseConfigError(`tokens[${i}]`, `must be a token id in [0, ${vocabSize - 1}], got ${JSON.stringify(t)}`);
+  }
 }
 
 /** Checks a saved suffix state before it reaches the trees: its shape, and every token id within the vocabulary. */

@@ -9,6 +9,9 @@ import type { TextTokenizer } from "../model/tokenizer.js";
 import type { BatchKvCache } from "../kv/batch-kv-cache.js";
 import type { AdaptiveState } from "../adaptive/state.js";
 import type { SamplingRequest, TopLogprob } from "../sampling/rejection-sampler.js";
+import type { OutputConstraint } from "../grammar/constraint.js";
+import type { RequestGrammar } from "../grammar/request-grammar.js";
+import type { GenerationStream } from "../inference-engine.js";
 import { ChunkQueue } from "./chunk-queue.js";
 
 export interface GenerateOptions {
@@ -37,6 +40,20 @@ export interface GenerateOptions {
   topLogprobs?: number;
   /** Use the engine's proposer for this request (default true). */
   speculate?: boolean;
+  /**
+   * Structured output: the output must match this JSON schema, regex,
+   * grammar, choice... (grammar/constraint.ts). Greedy output is exactly
+   * constrained plain decoding's; sampling draws from the masked,
+   * renormalised distribution. The output ends ("stop") where the grammar
+   * admits nothing more, ignoreEos or not. Not with forcedOutput.
+   */
+  constraint?: OutputConstraint;
+  /**
+   * With a constraint: text the grammar forces (keys, punctuation, closing
+   * brackets) is drafted for free and verified like any draft, with or
+   * without a proposer (default true; the output is the same either way).
+   */
+  jumpForward?: boolean;
   /**
    * For benchmarks only (trace replay; the HTTP server never sets it): these
    * tokens are the output, in place of the target's choice at each position:
@@ -114,6 +131,8 @@ export class RequestState implements SamplingRequest {
   queuedAt = 0;
   heldSince = 0;
   finishReason: FinishReason | null = null;
+  /** A constrained request's grammar state (grammar/request-grammar.ts), set before it joins the queue. */
+  grammar: RequestGrammar | null = null;
   /** Unhooks the request from its AbortSignal. */
   detach: () => void = () => {};
   readonly startedAt = performance.now();
@@ -130,9 +149,12 @@ export class RequestState implements SamplingRequest {
     readonly speculate: boolean,
     /** Draft budget and pauses (adaptive/). */
     readonly adaptive: AdaptiveState,
-    readonly resolve: (r: GenerationResult) => void,
-    readonly reject: (e: unknown) => void,
   ) {
+    this.result = new Promise<GenerationResult>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    this.result.catch(() => {}); // the stream reports errors too; avoid unhandled rejections
     this.tokens = [...promptIds];
     this.promptLength = promptIds.length;
     this.queue = new ChunkQueue(options.streamCoalesceMs ?? 0);
@@ -140,11 +162,38 @@ export class RequestState implements SamplingRequest {
     this.detokenizer = new IncrementalDetokenizer(tokenizer);
     this.stopStrings = new StopStringMatcher(options.stop ?? []);
     // The folder's EOS ids (generation_config.json, config.json) and the tokenizer's own eos_token, as vLLM stops on both.
-    const eos = options.ignoreEos ? [] : [...eosIds, ...(tokenizer.eosTokenId !== undefined ? [tokenizer.eosTokenId] : [])];
+    // A constrained request's grammar allows them only where its output is complete: they end it, ignoreEos or not.
+    const eos = options.ignoreEos && !options.constraint ? [] : [...eosIds, ...(tokenizer.eosTokenId !== undefined ? [tokenizer.eosTokenId] : [])];
     this.stopIds = new Set([...eos, ...(options.stopTokenIds ?? [])]);
   }
 
   readonly promptLength: number;
+  /** Settles when the request ends (`generate`'s promise, a stream's `result`). */
+  readonly result: Promise<GenerationResult>;
+  resolve!: (r: GenerationResult) => void;
+  reject!: (e: unknown) => void;
+
+  /** Calls `onAbort` when the signal aborts; false if it already has. Unhooked when the request ends (detach): long-lived signals must not keep requests alive. */
+  listen(signal: AbortSignal | undefined, onAbort: () => void): boolean {
+    if (!signal) return true;
+    if (signal.aborted) return false;
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.detach = () => signal.removeEventListener("abort", onAbort);
+    return true;
+  }
+
+  /** Its chunks as they are verified; leaving the loop early (break, return, throw) calls `cancel`. */
+  stream(cancel: () => void): GenerationStream {
+    const gen = (async function* (state: RequestState) {
+      try {
+        yield* state.queue.drain();
+      } finally {
+        if (!state.finishReason) cancel();
+      }
+    })(this) as GenerationStream;
+    gen.result = this.result;
+    return gen;
+  }
 
   /** Tokens it may still generate. */
   get remaining(): number {
@@ -166,6 +215,11 @@ export class RequestState implements SamplingRequest {
 
   get topLogprobs(): number {
     return this.options.topLogprobs ?? 0;
+  }
+
+  /** Grammar-forced text is drafted (see GenerateOptions.jumpForward). */
+  get jumpForward(): boolean {
+    return this.grammar !== null && this.options.jumpForward !== false;
   }
 
   get forcedOutput(): readonly number[] | undefined {

@@ -1,11 +1,14 @@
 // A step's drafts: how many tokens each row asks for (the adaptive policy's
 // plan, within its length limits), one proposer call for every row that
-// asks, then each draft cut to valid ids, to a chain where the graph verifies
-// chains only, and to the batch's common width (batch-draft-width.ts).
+// asks, then each draft cut to valid ids, to what a constrained request's
+// grammar allows, to a chain where the graph verifies chains only, and to
+// the batch's common width (batch-draft-width.ts). A constrained request
+// whose grammar forces the next text drafts that text's tokens for free
+// (jump-forward), with or without a proposer.
 
 import type { AdaptivePolicy, DraftPlan } from "../adaptive/policy.js";
 import type { StepTimer } from "../adaptive/state.js";
-import type { Proposal, Proposer } from "../proposers/proposer.js";
+import { chainProposal, type Proposal, type Proposer } from "../proposers/proposer.js";
 import type { RequestState } from "../scheduler/request.js";
 import type { StepFaults } from "../scheduler/step-faults.js";
 import { chooseWidth, cutToWidth } from "./batch-draft-width.js";
@@ -21,47 +24,72 @@ export interface DraftHost {
   chainsOnly: boolean;
 }
 
+/** Most tokens of grammar-forced text drafted in one step. */
+export const MAX_JUMP_TOKENS = 16;
+/** What a forced token's acceptance is taken to be when choosing the batch's width (the model may tokenize the text otherwise). */
+const JUMP_TOKEN_PROB = 0.9;
+
+/** Draft tokens a request has room for: never past the model's length or the request's remaining tokens. */
+function roomFor(host: DraftHost, r: RequestState): number {
+  return Math.max(0, Math.min(host.maxModelLen - r.tokens.length - 1, r.maxTokens - r.output.length - 1));
+}
+
 /** This step's draft size for a request: none without speculation, else the policy's, within its length limits. */
 export function planDraft(host: DraftHost, r: RequestState): DraftPlan {
   if (!r.speculate) return { tokens: 0, paused: false };
-  // Never draft past the model's length or the request's remaining tokens.
-  const room = Math.max(0, Math.min(host.maxModelLen - r.tokens.length - 1, r.maxTokens - r.output.length - 1));
-  return host.policy.plan(r.adaptive, room);
+  return host.policy.plan(r.adaptive, roomFor(host, r));
 }
 
 /**
  * One proposer call for every row that asks; each asking row is charged an
  * equal share of its time. A proposer that throws leaves the step without
- * drafts (plain decoding: the same tokens); the error is counted and warned of.
+ * its drafts (plain decoding: the same tokens); the error is counted and
+ * warned of. `jumped[i]`: row i's draft is its grammar's forced text.
  */
-export async function proposeDrafts(host: DraftHost, rows: RequestState[], plans: DraftPlan[], timer: StepTimer): Promise<{ drafts: (Proposal | null)[]; proposeMs: number[] }> {
+export async function proposeDrafts(host: DraftHost, rows: RequestState[], plans: DraftPlan[], timer: StepTimer): Promise<{ drafts: (Proposal | null)[]; proposeMs: number[]; jumped: boolean[] }> {
   const drafts: (Proposal | null)[] = rows.map(() => null);
   const proposeMs = rows.map(() => 0);
   const asking = rows.flatMap((_r, i) => (plans[i].tokens > 0 ? [i] : []));
-  if (asking.length === 0 || !host.proposer) return { drafts, proposeMs };
   const proposer = host.proposer;
-  let got: { value: (Proposal | null)[]; ms: number };
-  try {
-    got = await timer.propose(() => proposer.propose(asking.map((i) => {
-      const r = rows[i];
-      return { requestId: r.id, tokens: r.tokens, hidden: r.hidden, maxTokens: plans[i].tokens, paused: plans[i].paused };
-    })));
-  } catch (err) {
-    host.faults.note("proposerErrors", err);
-    return { drafts, proposeMs };
+  if (asking.length > 0 && proposer) {
+    try {
+      const got = await timer.propose(() => proposer.propose(asking.map((i) => {
+        const r = rows[i];
+        return { requestId: r.id, tokens: r.tokens, hidden: r.hidden, maxTokens: plans[i].tokens, paused: plans[i].paused };
+      })));
+      const share = got.ms / asking.length;
+      asking.forEach((i, k) => {
+        rows[i].metrics.proposeMs += share;
+        proposeMs[i] = share;
+        let d = got.value[k] ?? null;
+        if (d) d = cutAtInvalid(d, host.vocabSize);
+        if (d && rows[i].grammar) d = rows[i].grammar!.cutDraft(d);
+        if (d && host.chainsOnly) d = firstChain(d);
+        drafts[i] = d;
+      });
+    } catch (err) {
+      host.faults.note("proposerErrors", err);
+    }
   }
-  const share = got.ms / asking.length;
-  asking.forEach((i, k) => {
-    rows[i].metrics.proposeMs += share;
-    proposeMs[i] = share;
-    let d = got.value[k] ?? null;
-    if (d) d = cutAtInvalid(d, host.vocabSize);
-    if (d && host.chainsOnly) d = firstChain(d);
-    drafts[i] = d;
+  const jumped = rows.map((r, i) => {
+    const forced = r.jumpForward ? r.grammar!.jumpForward(Math.min(MAX_JUMP_TOKENS, roomFor(host, r))) : [];
+    if (!prefersForced(forced, drafts[i])) return false;
+    drafts[i] = { ...chainProposal(forced, forced.map((_, k) => JUMP_TOKEN_PROB ** (k + 1))), free: true };
+    return true;
   });
+  if (drafts.every((d) => d === null)) return { drafts, proposeMs, jumped };
   // One width for the batch: every row is padded to the widest anyway. Each
-  // row's probs are scaled by how its drafts fared against them lately.
-  const calibrated = drafts.map((d, i) => (d ? { ...d, probs: d.probs.map((p) => Math.min(1, p * rows[i].adaptive.calibration)) } : null));
+  // proposer draft's probs are scaled by how its drafts fared against them lately.
+  const calibrated = drafts.map((d, i) => (d && !jumped[i] ? { ...d, probs: d.probs.map((p) => Math.min(1, p * rows[i].adaptive.calibration)) } : d));
   const width = host.policy.enabled ? chooseWidth(calibrated, host.policy.batchCost) : Infinity;
-  return { drafts: drafts.map((d) => (d ? cutToWidth(d, width) : null)), proposeMs };
+  return { drafts: drafts.map((d) => (d ? cutToWidth(d, width) : null)), proposeMs, jumped };
+}
+
+/** Whether the grammar's forced tokens beat the proposer's draft: unless the draft already starts with them, the longer chain wins. */
+function prefersForced(forced: readonly number[], draft: Proposal | null): boolean {
+  if (forced.length === 0) return false;
+  if (!draft) return true;
+  const chain = firstChain(draft).tokens;
+  if (forced.every((t, k) => chain[k] === t)) return false;
+  return forced.length >= chain.length;
 }

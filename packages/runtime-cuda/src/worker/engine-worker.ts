@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Engine } from "../engine.js";
 import { errorToData } from "../errors.js";
-import { DOCUMENT_METHODS } from "../inference-engine.js";
+import { ENGINE_CALLS } from "../inference-engine.js";
 import { LOAD_FAILED_EXIT_CODE, type EngineSnapshot, type FromWorker, type ToWorker, type WorkerInit } from "./protocol.js";
 
 const port = parentPort!;
@@ -59,8 +59,8 @@ async function stream(id: number, options: Extract<ToWorker, { type: "stream" }>
 
 async function call(id: number, method: string, args: unknown[]): Promise<void> {
   try {
-    if (!(DOCUMENT_METHODS as readonly string[]).includes(method)) throw new Error(`unknown engine method ${method}`);
-    const fn = engine[method as (typeof DOCUMENT_METHODS)[number]] as (...a: unknown[]) => Promise<unknown>;
+    if (!(ENGINE_CALLS as readonly string[]).includes(method)) throw new Error(`unknown engine method ${method}`);
+    const fn = engine[method as (typeof ENGINE_CALLS)[number]] as (...a: unknown[]) => Promise<unknown>;
     post({ type: "reply", id, value: await fn.apply(engine, args) });
   } catch (err) {
     post({ type: "reply", id, error: errorToData(err) });

@@ -3,7 +3,7 @@
 // the same classes on the other side.
 
 import type { ErrorData } from "../errors.js";
-import type { DocumentMethod } from "../inference-engine.js";
+import type { EngineCall } from "../inference-engine.js";
 import type { SpecMetrics } from "../metrics.js";
 import type { EngineOptions } from "../model/loader.js";
 import type { ProviderChoice } from "../model/session.js";
@@ -35,7 +35,7 @@ export const LOAD_FAILED_EXIT_CODE = 3;
 export type ToWorker =
   | { type: "stream"; id: number; options: Omit<GenerateOptions, "signal" | "prompt"> & { promptIds: number[] } }
   | { type: "abort"; id: number }
-  | { type: "call"; id: number; method: DocumentMethod; args: unknown[] }
+  | { type: "call"; id: number; method: EngineCall; args: unknown[] }
   | { type: "close" };
 
 export type FromWorker =

@@ -12,7 +12,8 @@
 import { resolve } from "node:path";
 import { Worker, type ResourceLimits } from "node:worker_threads";
 import { errorFromData, GlimpseConfigError } from "../errors.js";
-import type { DocumentMethod, GenerationStream, InferenceEngine } from "../inference-engine.js";
+import { checkConstraint, type OutputConstraint } from "../grammar/constraint.js";
+import type { EngineCall, GenerationStream, InferenceEngine } from "../inference-engine.js";
 import { emptyMetrics, type SpecMetrics } from "../metrics.js";
 import type { EngineOptions } from "../model/loader.js";
 import { readModelConfig, type ModelConfig } from "../model/model-config.js";
@@ -146,6 +147,12 @@ export class RemoteEngine implements InferenceEngine {
     return s.result;
   }
 
+  /** Checks the constraint's shape here, then compiles it in the worker (XGrammar runs there). */
+  async prepareConstraint(constraint: OutputConstraint): Promise<void> {
+    checkConstraint(constraint);
+    await this.call("prepareConstraint", [constraint]);
+  }
+
   addDocument(name: string, text: string): Promise<number> {
     return this.call("addDocument", [name, text]) as Promise<number>;
   }
@@ -155,7 +162,7 @@ export class RemoteEngine implements InferenceEngine {
     return this.call("addDocumentTokens", [name, ArrayBuffer.isView(ids) ? ids : Uint32Array.from(ids)]) as Promise<number>;
   }
 
-    removeDocument(name: string): Promise<boolean> {
+  removeDocument(name: string): Promise<boolean> {
     return this.call("removeDocument", [name]) as Promise<boolean>;
   }
 
@@ -185,7 +192,7 @@ export class RemoteEngine implements InferenceEngine {
     return this.closing;
   }
 
-  private call(method: DocumentMethod, args: unknown[]): Promise<unknown> {
+  private call(method: EngineCall, args: unknown[]): Promise<unknown> {
     if (this.dead) return Promise.reject(this.dead);
     if (this.closing) return Promise.reject(new Error("engine is closed"));
     const id = this.nextId++;

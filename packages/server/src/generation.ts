@@ -1,9 +1,7 @@
 // One choice of a response: a runtime stream, consumed chunk by chunk, that
-// stops when the client goes away (the request's AbortSignal) or when a text
-// filter says the answer is complete (JSON mode).
+// stops when the client goes away (the request's AbortSignal).
 
 import type { GenerateOptions, GenerationResult, GenerationStream, InferenceEngine, TopLogprob } from "@glimpse/runtime-cuda";
-import type { TextFilter } from "./json-mode.js";
 
 export interface ChoiceDelta {
   text: string;
@@ -19,7 +17,7 @@ export interface ChoiceOutcome {
   logprobs: number[];
   topLogprobs?: TopLogprob[][];
   finishReason: "stop" | "length";
-  /** The runtime's result with its metrics; null when the server cut the generation short. */
+  /** The runtime's result with its metrics (always set since JSON mode stopped cutting generations short; see test/spec-metrics). */
   result: GenerationResult | null;
 }
 
@@ -27,14 +25,13 @@ export class Choice {
   private constructor(
     private readonly stream: GenerationStream,
     private readonly own: AbortController,
-    private readonly filter: TextFilter | null,
   ) {}
 
   /**
    * Admits the generation now, so that bad options throw (GlimpseConfigError)
    * before any response byte is sent.
    */
-  static start(engine: InferenceEngine, options: GenerateOptions, signal: AbortSignal, filter: TextFilter | null = null): Choice {
+  static start(engine: InferenceEngine, options: GenerateOptions, signal: AbortSignal): Choice {
     // Not AbortSignal.any: Node keeps composite signals that have listeners
     // (the runtime adds one) alive until they abort, which leaks every request.
     const own = new AbortController();
@@ -45,7 +42,7 @@ export class Choice {
       () => signal.removeEventListener("abort", forward),
       () => signal.removeEventListener("abort", forward),
     );
-    return new Choice(stream, own, filter);
+    return new Choice(stream, own);
   }
 
   /** Cancels a choice that will not be consumed. */
@@ -56,40 +53,25 @@ export class Choice {
 
   /** Runs to the end; rejects with the runtime's AbortError if the request was aborted. */
   async run(onDelta?: (delta: ChoiceDelta) => void | Promise<void>): Promise<ChoiceOutcome> {
-    const out: ChoiceOutcome = { text: "", tokenIds: [], logprobs: [], finishReason: "length", result: null };
-    let cut = false;
-    try {
-      for await (const chunk of this.stream) {
-        let text = chunk.text;
-        if (this.filter) {
-          const f = this.filter.push(text);
-          text = f.emit;
-          cut = f.done;
-        }
-        out.text += text;
-        out.tokenIds.push(...chunk.tokenIds);
-        if (chunk.logprobs) out.logprobs.push(...chunk.logprobs);
-        if (chunk.topLogprobs) (out.topLogprobs ??= []).push(...chunk.topLogprobs);
-        if (onDelta && (text.length > 0 || chunk.tokenIds.length > 0)) {
-          await onDelta({ text, tokenIds: chunk.tokenIds, ...(chunk.logprobs ? { logprobs: chunk.logprobs } : {}), ...(chunk.topLogprobs ? { topLogprobs: chunk.topLogprobs } : {}) });
-        }
-        if (cut) {
-          this.own.abort();
-          break;
-        }
+    const text: string[] = [];
+    const tokenIds: number[] = [];
+    const logprobs: number[] = [];
+    let topLogprobs: TopLogprob[][] | undefined;
+    for await (const chunk of this.stream) {
+      text.push(chunk.text);
+      tokenIds.push(...chunk.tokenIds);
+      if (chunk.logprobs) logprobs.push(...chunk.logprobs);
+      if (chunk.topLogprobs) (topLogprobs ??= []).push(...chunk.topLogprobs);
+      if (onDelta && (chunk.text.length > 0 || chunk.tokenIds.length > 0)) {
+        await onDelta({ text: chunk.text, tokenIds: chunk.tokenIds, ...(chunk.logprobs ? { logprobs: chunk.logprobs } : {}), ...(chunk.topLogprobs ? { topLogprobs: chunk.topLogprobs } : {}) });
       }
-    } catch (err) {
-      if (!cut) throw err;
-    }
-    if (cut) {
-      void this.stream.result.catch(() => {});
-      out.finishReason = "stop";
-      return out;
     }
     const result = await this.stream.result;
-    out.finishReason = result.finishReason === "length" ? "length" : "stop";
-    out.result = result;
-    return out;
+    return {
+      text: text.join(""), tokenIds, logprobs, ...(topLogprobs ? { topLogprobs } : {}),
+      finishReason: result.finishReason === "length" ? "length" : "stop",
+      result,
+    };
   }
 }
 

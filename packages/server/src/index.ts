@@ -4,5 +4,4 @@ export { createApp, type AppOptions } from "./app.js";
 export { serve, type ServeOptions, type RunningServer } from "./server.js";
 export { ApiError } from "./errors.js";
 export { ServerMetrics } from "./metrics.js";
-export { JsonObjectFilter } from "./json-mode.js";
 export { EMBEDDED_MODEL_DIR } from "./paths.js";

@@ -46,13 +46,13 @@ function fillInTheMiddle(t: TextTokenizer, prefix: string, suffix: string): Prom
   return { ids, text: prefix };
 }
 
-/** Renders messages with the model's chat template; text parts are joined. */
-export function chatPrompt(tokenizer: TextTokenizer, messages: ChatMessageInput[]): Prompt {
+/** Renders messages (and tool definitions, for templates that show them) with the model's chat template; text parts are joined. */
+export function chatPrompt(tokenizer: TextTokenizer, messages: ChatMessageInput[], tools?: unknown[]): Prompt {
   const flat = messages.map((m) => ({
     role: m.role,
     content: typeof m.content === "string" ? m.content : m.content.map((part) => part.text).join(""),
   }));
-  const text = tokenizer.applyChatTemplate(flat, true);
+  const text = tokenizer.applyChatTemplate(flat, true, tools && tools.length > 0 ? { tools } : {});
   return { ids: tokenizer.encode(text), text };
 }
 

@@ -43,7 +43,8 @@ export async function runAll(ctx: AppContext, choices: Choice[], signal: AbortSi
 export interface StreamShapes {
   /** Chunks sent before any token (chat's role delta, completion echo). */
   opening(index: number): object | null;
-  delta(index: number, delta: ChoiceDelta): object;
+  /** null: nothing to send for this piece (a tool call's text that completes no delta yet). */
+  delta(index: number, delta: ChoiceDelta): object | null;
   finish(index: number, outcome: ChoiceOutcome): object;
   /** The closing chunk with usage (sent only when stream_options.include_usage). */
   usage(usage: Usage, metrics: ResponseMetrics): object;
@@ -61,7 +62,10 @@ export async function streamAll(
       if (open) await sse.send(open);
     }
     await Promise.all(choices.map(async (choice, i) => {
-      const outcome = await choice.run((d) => sse.send(shapes.delta(i, d)));
+      const outcome = await choice.run(async (d) => {
+        const chunk = shapes.delta(i, d);
+        if (chunk) await sse.send(chunk);
+      });
       outcomes.push(outcome);
       observe(ctx, outcome);
       const chunk: Record<string, unknown> = { ...shapes.finish(i, outcome) };

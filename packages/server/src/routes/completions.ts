@@ -12,6 +12,8 @@ import { runAll, streamAll, usageOf } from "../respond.js";
 import { samplingOptions } from "../sampling.js";
 import { completionRequest } from "../schemas/completions.js";
 import { responseMetrics } from "../spec-stats.js";
+import { prepareConstraints } from "../structured/prepare.js";
+import { requestConstraint } from "../structured/request-constraint.js";
 
 // OpenAI's and vLLM's default for /v1/completions.
 const DEFAULT_MAX_TOKENS = 16;
@@ -24,6 +26,9 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
     const n = r.n ?? 1;
     if (r.best_of != null && r.best_of !== n) throw badRequest("best_of", "must equal n (best-of selection is not supported)");
     if (r.echo && r.logprobs != null) throw badRequest("echo", "echo together with logprobs is not supported");
+    const constraint = requestConstraint(r);
+    // Compiled before any response byte: a bad schema is a 400, stream or not.
+    if (constraint) await prepareConstraints(ctx.engine, [constraint]);
     // Bytes first, then tokens in a tokenizer thread: a long prompt never holds up the HTTP thread.
     ctx.inputLimits.checkCompletion(r.prompt, r.suffix);
     const prompts = await ctx.tokenizers.run({ kind: "completion", prompt: r.prompt, suffix: r.suffix });
@@ -32,7 +37,7 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
     const release = admit(ctx, prompts.length * n);
     try {
       const signal = disconnectSignal(res);
-      const options = samplingOptions(r, r.max_tokens ?? DEFAULT_MAX_TOKENS, r.logprobs != null, r.logprobs ?? 0);
+      const options = { ...samplingOptions(r, r.max_tokens ?? DEFAULT_MAX_TOKENS, r.logprobs != null, r.logprobs ?? 0), ...(constraint ? { constraint: constraint.constraint } : {}) };
       // Choice k answers prompt floor(k / n); seeded requests use seed + (k mod n).
       const choices = startChoices(prompts.length * n, (k) =>
         Choice.start(ctx.engine, { ...options, streamCoalesceMs: ctx.streamCoalesceMs, promptIds: prompts[Math.floor(k / n)].ids, seed: options.seed === undefined ? undefined : options.seed + (k % n) }, signal));

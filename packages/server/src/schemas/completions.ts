@@ -2,11 +2,13 @@
 
 import { z } from "zod";
 import { samplingFields } from "./common.js";
+import { structuredFields } from "./structured.js";
 
 const tokenIds = z.array(z.number().int().min(0)).min(1);
 
 export const completionRequest = z.strictObject({
   ...samplingFields,
+  ...structuredFields,
   prompt: z.union([z.string(), z.array(z.string()).min(1).max(64), tokenIds, z.array(tokenIds).min(1).max(64)], {
     error: (issue) => (issue.input === undefined ? "required" : "must be a string, an array of strings, an array of token ids, or an array of arrays of token ids"),
   }),

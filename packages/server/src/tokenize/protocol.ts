@@ -5,7 +5,8 @@ import type { ChatMessageInput } from "../schemas/chat.js";
 
 export type TokenizeJob =
   | { kind: "completion"; prompt: string | string[] | number[] | number[][]; suffix: string | null | undefined }
-  | { kind: "chat"; messages: ChatMessageInput[] }
+  /** `tools`: the request's tool definitions, for templates that show them to the model. */
+  | { kind: "chat"; messages: ChatMessageInput[]; tools?: unknown[] }
   /** A suffix document: tokenized in pieces, at most `share` of the thread's time, refused (413) past `maxTokens`. */
   | { kind: "document"; text: string; maxTokens: number; share: number };
 

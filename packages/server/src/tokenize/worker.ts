@@ -20,7 +20,7 @@ function run(job: TokenizeJob): unknown {
     case "completion":
       return completionPrompts(tokenizer, job.prompt, job.suffix);
     case "chat":
-      return chatPrompt(tokenizer, job.messages);
+      return chatPrompt(tokenizer, job.messages, job.tools);
     case "document":
       return tokenizeDocument(job.text, job.maxTokens, job.share);
   }

@@ -158,3 +158,17 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
 }
+
+describe("weights kept as stored (prepackWeights: false)", () => {
+  it("decodes the tokens of a session that repacks them", async () => {
+    const run = async (prepackWeights: boolean) => {
+      const engine = await Engine.load(MODEL_DIR, { prepackWeights, intraOpThreads: 1 });
+      const r = await engine.generate({ prompt: PROMPTS[1], maxTokens: 24, temperature: 0, ignoreEos: true });
+      await engine.close();
+      return r.tokenIds;
+    };
+    const packed = await run(true);
+    expect(packed).toHaveLength(24);
+    expect(await run(false)).toEqual(packed);
+  }, 60_000);
+});

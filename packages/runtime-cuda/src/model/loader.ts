@@ -13,7 +13,7 @@ import { ForwardPass } from "./forward.js";
 import { detectLayout } from "./layout.js";
 import { readModelConfig, type ModelConfig } from "./model-config.js";
 import { chooseGraph, configDtype, dtypesInFolder, type ModelDtype } from "./dtype.js";
-import { chooseProvider, createSession, macsPerToken, threadsForModel, weightsPrepacked, type Device, type ProviderChoice } from "./session.js";
+import { chooseProvider, createSession, macsPerToken, threadsForModel, type Device, type ProviderChoice } from "./session.js";
 import { TextTokenizer } from "./tokenizer.js";
 
 export interface EngineOptions {
@@ -58,7 +58,7 @@ export interface EngineOptions {
    * every drafted token.
    */
   verifyCost?: number | readonly number[];
-  /** Repack weights at load (default: see weightsPrepacked in session.ts). */
+  /** Repack weights at load (default true; false saves memory on large float graphs at some speed, see SessionOptions.prepackWeights). */
   prepackWeights?: boolean;
   /** Suffix documents: token caps and how much of the engine thread their ingestion may take (see DocumentLimits). */
   documents?: DocumentLimits;
@@ -103,8 +103,7 @@ export async function loadModel(modelDir: string, options: EngineOptions): Promi
   const sessionOptions = { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads };
   const { file, dtype } = graphFile(dir, options, config);
   const threads = options.intraOpThreads ?? threadsForModel(macsPerToken(config));
-  const prepackWeights = options.prepackWeights ?? weightsPrepacked(file, isQuantized(dtype, file));
-  const session = await createSession(file, provider, { ...sessionOptions, intraOpThreads: threads, prepackWeights });
+  const session = await createSession(file, provider, { ...sessionOptions, intraOpThreads: threads, prepackWeights: options.prepackWeights });
   const layout = detectLayout(session, config, file);
   const proposer = speculative
     ? await createProposer(speculative, { modelDir: dir, model: config, hasHidden: layout.hasHiddenState, provider, session: sessionOptions })
@@ -135,12 +134,6 @@ export function findModelFile(dir: string, tree: boolean): string | null {
   if (!existsSync(onnxDir)) return null;
   const candidates = readdirSync(onnxDir).filter((f) => /^model.*\.onnx$/.test(f) && !f.includes("tree")).sort();
   return candidates.length > 0 ? join(onnxDir, candidates[0]) : null;
-}
-
-/** Quantized graphs by dtype, or by their file name when the dtype is unknown (a `graph` option). */
-function isQuantized(dtype: ModelDtype | null, file: string): boolean {
-  const d = dtype ?? (/_(q4f16|q4|q8|int8|uint8|quantized|bnb4)\.onnx$/.exec(file)?.[1] ?? "fp32");
-  return !["fp32", "fp16"].includes(d);
 }
 
 function chosenGraph(dir: string, graph: string): string {

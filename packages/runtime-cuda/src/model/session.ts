@@ -24,8 +24,10 @@ export interface SessionOptions {
   /**
    * Let onnxruntime repack weights at load into its matmul layout (default
    * true). Packed copies live on the heap, while unpacked weights stay in the
-   * memory-mapped file; a table read by two nodes (a tied embedding: lookup
-   * and LM head) is then held twice. See weightsPrepacked.
+   * memory-mapped file, so a table read by two nodes (a tied embedding: lookup
+   * and LM head) is held twice. Measured at the 0.5B shape, fp32, 2 cores:
+   * off, peak RSS with a 2048-token prompt falls from 1.36x to 1.25x the
+   * weights plus KV cache, and decoding is about 17% slower (docs/BENCHMARKS.md).
    */
   prepackWeights?: boolean;
 }
@@ -138,21 +140,6 @@ export function macsPerToken(c: { hiddenSize: number; numLayers: number; numKvHe
 export function threadsForModel(macs: number): number {
   if (macs < MANY_THREADS_MACS) return defaultIntraOpThreads();
   return Math.max(1, Math.min(4, availableParallelism()));
-}
-
-/** Float graphs at least this large load without repacking (see weightsPrepacked). */
-export const PREPACK_MAX_FLOAT_BYTES = 2 ** 30;
-
-/**
- * Whether a graph's weights are repacked at load: yes for quantized graphs
- * (their kernels need their own layout) and small float ones; no for float
- * graphs of 1 GiB or more, whose packed copies and a tied embedding's second
- * copy cost more memory than the packing gains. Measured at the 0.5B shape
- * (fp32, 1.9 GiB, 2 cores): peak RSS with a 2048-token prompt 1.36x the
- * weights plus KV cache packed, 1.25x not (docs/BENCHMARKS.md).
- */
-export function weightsPrepacked(file: string, quantized: boolean): boolean {
-  return quantized || graphBytes(file) < PREPACK_MAX_FLOAT_BYTES;
 }
 
 export async function createSession(path: string, provider: ProviderChoice, opts: SessionOptions = {}): Promise<ort.InferenceSession> {

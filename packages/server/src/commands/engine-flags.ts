@@ -28,7 +28,8 @@ export function engineOptions(cmd: Command): Command {
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("auto"))
     .option("--max-model-len <n>", "longest prompt + completion in tokens", int("--max-model-len", 2))
     .option("--max-batch-size <n>", "most requests decoded together in one forward pass", int("--max-batch-size", 1), 8)
-    .option("--threads <n>", "onnxruntime intra-op threads (default: cores - 1, at most 4)", int("--threads", 1));
+    .option("--threads <n>", "onnxruntime intra-op threads (default: cores - 1, at most 4)", int("--threads", 1))
+    .option("--no-prepack-weights", "keep weights as stored instead of repacking them at load: less memory for large float models, slower decoding");
 }
 
 export interface EngineFlags {
@@ -41,6 +42,8 @@ export interface EngineFlags {
   maxModelLen?: number;
   maxBatchSize: number;
   threads?: number;
+  /** false with --no-prepack-weights. */
+  prepackWeights?: boolean;
 }
 
 /** The engine in this thread (`generate`, `bench`), or in a worker thread (`serve`: HTTP work then never waits for a decoding step). */
@@ -53,6 +56,7 @@ export async function loadEngine(o: EngineFlags, where: "here" | "worker", worke
     maxModelLen: o.maxModelLen,
     maxBatchSize: o.maxBatchSize,
     intraOpThreads: o.threads,
+    prepackWeights: o.prepackWeights,
     documents: engineDocumentLimits(o as Partial<LimitFlags>),
   };
   try {

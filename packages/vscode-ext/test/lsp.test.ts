@@ -30,7 +30,9 @@ async function lsp(settings: Record<string, unknown> = {}): Promise<LspSession> 
 /** What the language server should answer: the same request made directly, post-processed. */
 async function expected(text: string, offset: number, languageId: string, maxTokens = 32): Promise<string> {
   const ctx = contextWindow(text, offset, DEFAULT_SETTINGS.prefixChars, DEFAULT_SETTINGS.suffixChars);
-  const ask = (max: number, stop: string[]) => rawCompletion(server.url, { prompt: ctx.prefix, suffix: ctx.suffix, max_tokens: max, stop });
+  // In JSON documents the language server sends the text before the cursor as json_prefix (a constrained completion).
+  const jsonPrefix = languageId === "json" ? { json_prefix: text.slice(0, offset) } : {};
+  const ask = (max: number, stop: string[]) => rawCompletion(server.url, { prompt: ctx.prefix, suffix: ctx.suffix, max_tokens: max, stop, ...jsonPrefix });
   const raw = await ask(maxTokens, stopsFor(ctx, languageId));
   const suggestion = postprocess(raw.text, ctx, languageId);
   // The model ended the line at once: the language server offers the next line.

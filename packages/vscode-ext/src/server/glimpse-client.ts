@@ -1,12 +1,18 @@
 // The Glimpse REST API as the language server uses it: fill-in-the-middle
 // completions and the suffix-context documents. fetch + AbortController: an
 // aborted request closes its connection, and the server stops generating for it.
+// In JSON documents a completion is constrained by the server's `json_prefix`
+// (the document's text before the cursor stays a valid JSON prefix with it);
+// when the server refuses that field (the text is not a JSON prefix, or an
+// older server), the request is made again without it.
 
 export interface CompletionRequest {
   prompt: string;
   suffix: string;
   maxTokens: number;
   stop?: string[];
+  /** JSON documents: the whole text before the cursor; the completion keeps it a valid JSON prefix. */
+  jsonPrefix?: string;
   signal?: AbortSignal;
 }
 
@@ -14,6 +20,8 @@ export interface CompletionResult {
   text: string;
   finishReason: string | null;
   completionTokens: number;
+  /** Whether the server constrained the completion to keep the document a JSON prefix. */
+  jsonConstrained: boolean;
   /** Wall time of the HTTP request. */
   latencyMs: number;
   tokensPerSecond: number | null;
@@ -29,6 +37,8 @@ export class GlimpseError extends Error {
     readonly kind: GlimpseErrorKind,
     message: string,
     readonly status?: number,
+    /** The request field an HTTP 400 names (OpenAI's error.param). */
+    readonly param?: string,
   ) {
     super(message);
     this.name = "GlimpseError";
@@ -56,6 +66,17 @@ export class GlimpseClient {
   }
 
   async complete(r: CompletionRequest): Promise<CompletionResult> {
+    if (r.jsonPrefix === undefined) return this.completeOnce(r);
+    try {
+      return await this.completeOnce(r);
+    } catch (err) {
+      // Not a JSON prefix (a comment, a typo above the cursor), or a server without the field: unconstrained.
+      if (!(err instanceof GlimpseError && err.status === 400 && err.param === "json_prefix")) throw err;
+      return this.completeOnce({ ...r, jsonPrefix: undefined });
+    }
+  }
+
+  private async completeOnce(r: CompletionRequest): Promise<CompletionResult> {
     const body: Record<string, unknown> = {
       prompt: r.prompt,
       suffix: r.suffix,
@@ -67,6 +88,7 @@ export class GlimpseClient {
     };
     if (r.stop && r.stop.length > 0) body.stop = r.stop.slice(0, 16);
     if (this.model) body.model = this.model;
+    if (r.jsonPrefix !== undefined) body.json_prefix = r.jsonPrefix;
     const t0 = performance.now();
     const json = (await this.call("POST", "/v1/completions", body, r.signal)) as CompletionResponse;
     const latencyMs = performance.now() - t0;
@@ -77,6 +99,7 @@ export class GlimpseClient {
       text: choice.text,
       finishReason: choice.finish_reason ?? null,
       completionTokens: json.usage?.completion_tokens ?? 0,
+      jsonConstrained: r.jsonPrefix !== undefined,
       latencyMs,
       tokensPerSecond: json.metrics?.tokens_per_second ?? null,
       draftTokens: spec?.num_draft_tokens ?? 0,
@@ -134,9 +157,10 @@ export class GlimpseClient {
       if (res.ok) throw new GlimpseError("protocol", `${method} ${path}: response is not JSON`);
     }
     if (!res.ok) {
-      // OpenAI's error shape: { error: { message, type, code } }.
-      const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? (text.slice(0, 200) || res.statusText);
-      throw new GlimpseError("http", `${method} ${path}: HTTP ${res.status}: ${message}`, res.status);
+      // OpenAI's error shape: { error: { message, type, param, code } }.
+      const error = (json as { error?: { message?: string; param?: string | null } } | undefined)?.error;
+      const message = error?.message ?? (text.slice(0, 200) || res.statusText);
+      throw new GlimpseError("http", `${method} ${path}: HTTP ${res.status}: ${message}`, res.status, error?.param ?? undefined);
     }
     return json;
   }

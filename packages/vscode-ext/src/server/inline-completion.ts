@@ -9,6 +9,7 @@ import type { GlimpseSettings } from "../shared/protocol.js";
 import { CompletionCache } from "./completion-cache.js";
 import { contextWindow, type ContextWindow } from "./context-window.js";
 import { GlimpseClient, GlimpseError } from "./glimpse-client.js";
+import { jsonPrefixFor } from "./json-constraint.js";
 import { NEXT_LINE_MAX_TOKENS, NEXT_LINE_STOP, nextLineSuggestion, postprocess, stopsFor, wantsNextLine } from "./postprocess.js";
 import type { Status } from "./status.js";
 
@@ -45,6 +46,8 @@ interface Shown {
   languageId: string;
   ctx: ContextWindow;
   text: string;
+  /** JSON documents: the whole text before the suggestion (the window's prefix may be cut). */
+  jsonPrefix?: string;
 }
 
 export class InlineCompletionEngine {
@@ -104,11 +107,12 @@ export class InlineCompletionEngine {
     const s = this.settings;
     if (!s.enabled || !this.languageEnabled(input.languageId)) return null;
     const ctx = contextWindow(input.text, input.offset, Math.round(s.prefixChars * this.budgetScale), Math.round(s.suffixChars * this.budgetScale));
+    const jsonPrefix = jsonPrefixFor(input.languageId, input.text, input.offset);
 
     const hit = this.cache.get(ctx.prefix, ctx.suffix, input.languageId);
     if (hit) {
       this.status.stats.cacheHits++;
-      return this.show(hit.text, input.languageId, ctx, hit.kind === "exact" ? "cache" : "typed-through");
+      return this.show(hit.text, input.languageId, ctx, hit.kind === "exact" ? "cache" : "typed-through", jsonPrefix);
     }
     // A newer request for this document supersedes the older one (typing moved on).
     this.inFlight.get(input.uri)?.abort();
@@ -130,7 +134,7 @@ export class InlineCompletionEngine {
           this.onTrace?.({ event: "debounce-cancelled", uri: input.uri, offset: input.offset, wait });
           return null;
         }
-        flight = this.flights.get(key) ?? this.startFlight(ctx, input.languageId, key);
+        flight = this.flights.get(key) ?? this.startFlight(ctx, input.languageId, key, jsonPrefix);
       }
       const text = await flight.join(ac.signal);
       if (text === undefined || ac.signal.aborted) {
@@ -139,7 +143,7 @@ export class InlineCompletionEngine {
       }
       if (!text) this.onTrace?.({ event: "empty", uri: input.uri, offset: input.offset, joined });
       if (joined) this.status.stats.cacheHits++;
-      return this.show(text, input.languageId, ctx, joined ? "prefetch" : "server");
+      return this.show(text, input.languageId, ctx, joined ? "prefetch" : "server", jsonPrefix);
     } finally {
       sub.dispose();
       if (this.inFlight.get(input.uri) === ac) this.inFlight.delete(input.uri);
@@ -161,7 +165,8 @@ export class InlineCompletionEngine {
     if (this.flights.has(key)) return;
     // The pre-fetch holds its own place in the flight, so it completes (and fills the
     // cache) even when the editor's request for this context comes and goes meanwhile.
-    void this.startFlight(next, shown.languageId, key).join(AbortSignal.timeout(this.settings.requestTimeoutMs));
+    const jsonPrefix = shown.jsonPrefix === undefined ? undefined : jsonPrefixFor(shown.languageId, shown.jsonPrefix + shown.text, (shown.jsonPrefix + shown.text).length);
+    void this.startFlight(next, shown.languageId, key, jsonPrefix).join(AbortSignal.timeout(this.settings.requestTimeoutMs));
   }
 
   /** Wait for a pre-fetch or request in flight for this context (tests, benchmarks). */
@@ -169,8 +174,8 @@ export class InlineCompletionEngine {
     while (this.flights.size > 0) await Promise.allSettled([...this.flights.values()].map((f) => f.done));
   }
 
-  private startFlight(ctx: ContextWindow, languageId: string, key: string): Flight {
-    const flight = new Flight((signal) => this.request(ctx, languageId, signal));
+  private startFlight(ctx: ContextWindow, languageId: string, key: string, jsonPrefix?: string): Flight {
+    const flight = new Flight((signal) => this.request(ctx, languageId, signal, jsonPrefix));
     this.flights.set(key, flight);
     void flight.done.finally(() => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
@@ -179,11 +184,11 @@ export class InlineCompletionEngine {
   }
 
   /** One server request; resolves to the post-processed suggestion ("" for none), undefined on error or cancel. */
-  private async request(ctx: ContextWindow, languageId: string, signal: AbortSignal): Promise<string | undefined> {
+  private async request(ctx: ContextWindow, languageId: string, signal: AbortSignal, jsonPrefix?: string): Promise<string | undefined> {
     this.status.begin();
     try {
       const ask = (c: ContextWindow) =>
-        this.client.complete({ prompt: c.prefix, suffix: c.suffix, maxTokens: this.settings.maxTokens, stop: stopsFor(c, languageId), signal });
+        this.client.complete({ prompt: c.prefix, suffix: c.suffix, maxTokens: this.settings.maxTokens, stop: stopsFor(c, languageId), jsonPrefix, signal });
       let r;
       let sent = ctx;
       try {
@@ -197,7 +202,7 @@ export class InlineCompletionEngine {
         r = await ask(sent);
       }
       let text = postprocess(r.text, ctx, languageId);
-      this.onTrace?.({ event: "answer", raw: r.text, text, latencyMs: Math.round(r.latencyMs), linePrefix: ctx.linePrefix.slice(-40) });
+      this.onTrace?.({ event: "answer", raw: r.text, text, latencyMs: Math.round(r.latencyMs), linePrefix: ctx.linePrefix.slice(-40), jsonConstrained: r.jsonConstrained });
       const wasOffline = this.status.current === "offline";
       this.status.recordRequest(r.latencyMs, r.completionTokens, r.tokensPerSecond, r.draftTokens, r.acceptedDraftTokens);
       // The model ended a half-written line at once: offer the next line instead of nothing.
@@ -251,10 +256,10 @@ export class InlineCompletionEngine {
     }
   }
 
-  private show(text: string, languageId: string, ctx: ContextWindow, source: Suggestion["source"]): Suggestion | null {
+  private show(text: string, languageId: string, ctx: ContextWindow, source: Suggestion["source"], jsonPrefix?: string): Suggestion | null {
     if (!text) return null;
     const id = randomUUID();
-    this.shown.set(id, { languageId, ctx, text });
+    this.shown.set(id, { languageId, ctx, text, ...(jsonPrefix !== undefined ? { jsonPrefix } : {}) });
     // Only the latest few can still be accepted.
     while (this.shown.size > 64) this.shown.delete(this.shown.keys().next().value as string);
     this.status.stats.shown++;

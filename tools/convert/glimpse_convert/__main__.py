@@ -21,6 +21,7 @@ from .families import UnsupportedModel, load_spec
 from .model import Decoder
 from .reference import write_reference
 from .safetensors_io import SafeTensors
+from .tree_graph import build_tree
 
 SUFFIX = {"fp32": "", "fp16": "_fp16", "int8": "_int8", "q4": "_q4"}
 FP32_BAR = 1e-3
@@ -56,6 +57,9 @@ def main() -> int:
     ap.add_argument("--out", required=True, help="output folder (created; several --dtype runs add files)")
     ap.add_argument("--dtype", default="fp32", choices=sorted(SUFFIX))
     ap.add_argument("--no-parity", action="store_true", help="skip the onnxruntime-node check")
+    ap.add_argument("--tree-graph", choices=("fused", "traced"), default="fused",
+                    help="model_tree{S}.onnx: written node by node with fused ops (tree_graph.py, default) or traced "
+                         "from model.py like model{S}.onnx (slower on CPU; for comparison)")
     ap.add_argument("--dequant-parity", action="store_true",
                     help="q4/int8: also check against a torch reference that uses the dequantized weights")
     a = ap.parse_args()
@@ -91,8 +95,12 @@ def main() -> int:
             log(t0, "dequantized torch reference written")
         for tree in (False, True):
             name = f"model_tree{s}.onnx" if tree else f"model{s}.onnx"
-            m = export.trace(model, tree)
-            log(t0, f"traced {name}")
+            if tree and a.tree_graph == "fused":
+                m = build_tree(model)
+                log(t0, f"built {name} ({len(m.graph.node)} nodes)")
+            else:
+                m = export.trace(model, tree)
+                log(t0, f"traced {name}")
             m = transform(m, a.dtype)
             if a.dtype != "fp32":
                 log(t0, f"{a.dtype} rewrite of {name}")

@@ -16,7 +16,8 @@ def _stub(t: TensorProto) -> TensorProto:
 def elem_types(m: onnx.ModelProto) -> dict[str, int]:
     g = m.graph
     light = helper.make_model(
-        helper.make_graph(list(g.node), g.name, list(g.input), list(g.output), [_stub(t) for t in g.initializer]),
+        helper.make_graph(list(g.node), g.name, list(g.input), list(g.output), [_stub(t) for t in g.initializer],
+                          value_info=list(g.value_info)),  # types a builder recorded (ONNX cannot infer com.microsoft ops)
         opset_imports=list(m.opset_import), ir_version=m.ir_version)
     inferred = onnx.shape_inference.infer_shapes(light).graph
     types = {t.name: t.data_type for t in g.initializer}

@@ -5,20 +5,14 @@
 // gives. Drafts are cut where the grammar rejects them, and each verified
 // position is masked (trees included), so nothing else can change.
 import { beforeAll, describe, expect, it } from "vitest";
-import { Engine, type GenerateOptions, type SpeculativeConfigInput } from "../src/index.js";
+import { Engine, type GenerateOptions } from "../src/index.js";
 import { PROMPTS, SCHEMAS } from "./grammar-fixtures.js";
+import { EMBEDDED_PROPOSERS } from "./embedded-proposers.js";
 import { MODEL_DIR } from "./model-dir.js";
 
 const MAX_TOKENS = 100;
 
-const PROPOSERS: Record<string, SpeculativeConfigInput> = {
-  "suffix (path)": { method: "suffix" },
-  "suffix (tree)": { method: "suffix", suffix_use_tree_spec: true },
-  ngram: { method: "ngram", num_speculative_tokens: 5 },
-  mlp: { method: "arctic", model: "speculator-mlp", num_speculative_tokens: 3 },
-  lstm: { method: "arctic", model: "speculator-lstm", num_speculative_tokens: 3 },
-  hybrid: { method: "arctic", model: "speculator-lstm", num_speculative_tokens: 3, enable_suffix_decoding: true },
-};
+const PROPOSERS = EMBEDDED_PROPOSERS;
 
 const CASES: GenerateOptions[] = Object.values(SCHEMAS).flatMap((schema) =>
   PROMPTS.map((prompt) => ({ prompt, maxTokens: MAX_TOKENS, constraint: { type: "json_schema" as const, schema } })),

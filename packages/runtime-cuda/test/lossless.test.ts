@@ -1,21 +1,15 @@
 // Speculation must not change a single output token: greedy output with every
 // proposer, alone and under concurrent batching, equals plain decoding.
 import { beforeAll, describe, expect, it } from "vitest";
-import { Engine, type SpeculativeConfigInput } from "../src/index.js";
+import { Engine } from "../src/index.js";
+import { EMBEDDED_PROPOSERS } from "./embedded-proposers.js";
 import { MODEL_DIR } from "./model-dir.js";
 import { prompts } from "./prompts.js";
 
 const PROMPTS = prompts(10); // 50 prompts, 10 of each kind
 const MAX_TOKENS = 24;
 
-const PROPOSERS: Record<string, SpeculativeConfigInput> = {
-  "suffix (path)": { method: "suffix" },
-  "suffix (tree)": { method: "suffix", suffix_use_tree_spec: true },
-  ngram: { method: "ngram", num_speculative_tokens: 5 },
-  mlp: { method: "arctic", model: "speculator-mlp", num_speculative_tokens: 3 },
-  lstm: { method: "arctic", model: "speculator-lstm", num_speculative_tokens: 3 },
-  hybrid: { method: "arctic", model: "speculator-lstm", num_speculative_tokens: 3, enable_suffix_decoding: true },
-};
+const PROPOSERS = EMBEDDED_PROPOSERS;
 
 // Both kinds of graph the engine drives: the embedded model's tree graph
 // (4-D mask; outputs only the new positions' K/V, written into a cache with

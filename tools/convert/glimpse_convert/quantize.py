@@ -1,5 +1,5 @@
 """Weight-only block quantization of an fp32 graph: every MatMul whose B is a constant weight (each projection and
-the LM head, tied or not: MatMul(h, Transpose(embed)), or tree_graph.py's FusedMatMul(h, embed, transB=1)) becomes
+the LM head, tied or not: MatMul(h, Transpose(embed))) becomes
 com.microsoft MatMulNBits (bits 4 or 8, block_size 32 along K, asymmetric with zero points), as onnxruntime's own
 quantizer writes it:
   B           uint8 [N, n_blocks, block_size * bits / 8]  codes along K, low bits first (4-bit: even k low nibble)
@@ -78,10 +78,6 @@ def quantize(m: onnx.ModelProto, bits: int) -> onnx.ModelProto:
                 if (not perm or list(perm[0]) == [1, 0]) and len(inits[t.input[0]].dims) == 2:
                     w_nk = numpy_helper.to_array(inits[t.input[0]])  # tied LM head: Transpose(embed [N, K])
                     src = b
-        elif n.op_type == "FusedMatMul" and _plain_transposed_b(n) and n.input[1] in inits \
-                and len(inits[n.input[1]].dims) == 2:
-            w_nk = numpy_helper.to_array(inits[n.input[1]])  # tied LM head of tree_graph.py: FusedMatMul(h, embed, transB=1)
-            src = n.input[1]
         if w_nk is None:
             out_nodes.append(n)
             continue
@@ -112,13 +108,6 @@ def quantize(m: onnx.ModelProto, bits: int) -> onnx.ModelProto:
     if not any(o.domain == "com.microsoft" for o in m.opset_import):
         m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return m
-
-
-def _plain_transposed_b(n: onnx.NodeProto) -> bool:
-    """FusedMatMul computing exactly A @ B^T (transB=1, alpha 1, no other transposes)."""
-    a = {x.name: helper.get_attribute_value(x) for x in n.attribute}
-    return (n.domain == "com.microsoft" and a.get("transB", 0) == 1 and a.get("alpha", 1.0) == 1.0
-            and not any(a.get(k, 0) for k in ("transA", "transBatchA", "transBatchB")))
 
 
 def _half_embedding(nodes: list[onnx.NodeProto], g: onnx.GraphProto) -> list[onnx.NodeProto]:

@@ -135,10 +135,12 @@ describe("cancellation", () => {
       const health = async () => (await (await fetch(`${busy.url}/health`)).json()) as { requests_in_flight: number; engine_active_requests: number };
       const cts = new CancellationTokenSource();
       const pending = s.inline(TS_URI, TS_CURSOR, cts).catch(() => null);
-      // Both requests in the server: the blocker decoding, ours waiting for its turn.
+      // Both requests in the engine: the blocker decoding, ours waiting for its turn (in the HTTP server alone,
+      // ours could still be on its way to the engine when cancelled, and never be counted as aborted there).
       let h = await health();
-      for (let i = 0; i < 500 && h.requests_in_flight < 2; i++) h = ((await sleep(5)), await health());
+      for (let i = 0; i < 500 && (h.requests_in_flight < 2 || h.engine_active_requests < 2); i++) h = ((await sleep(5)), await health());
       expect(h.requests_in_flight).toBe(2);
+      expect(h.engine_active_requests).toBe(2);
       cts.cancel();
       expect(await pending).toBeNull();
       const { json } = await blocker;

@@ -2,6 +2,11 @@
 // with the fewest jobs waiting; a job's ApiError (a 400 naming the field) is
 // rebuilt here. Threads are unref'd: an app that is never closed does not
 // keep the process alive.
+//
+// Suffix documents go to a thread of their own that runs at the lowest CPU
+// priority (worker.ts): a 4 MB upload is seconds of tokenizing, which on a
+// machine with few cores would otherwise be taken from decoding and from
+// other requests' prompts; at nice 19 it runs on what they leave.
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -19,16 +24,19 @@ interface Thread {
 
 export class TokenizerPool {
   private readonly threads: Thread[];
+  /** The background thread: documents only, lowest priority. */
+  private readonly background: Thread[];
   private nextId = 1;
   private closed = false;
 
   constructor(modelDir: string, size = 2) {
-    this.threads = Array.from({ length: Math.max(1, size) }, () => this.spawn(modelDir));
+    this.threads = Array.from({ length: Math.max(1, size) }, () => this.spawn(modelDir, false, () => this.threads));
+    this.background = [this.spawn(modelDir, true, () => this.background)];
   }
 
   run<K extends TokenizeJob["kind"]>(job: Extract<TokenizeJob, { kind: K }>): Promise<TokenizeResults[K]> {
     if (this.closed) return Promise.reject(new Error("tokenizer pool is closed"));
-    const live = this.threads.filter((t) => !t.dead);
+    const live = (job.kind === "document" ? this.background : this.threads).filter((t) => !t.dead);
     if (live.length === 0) return Promise.reject(new Error("no tokenizer thread is running (they failed to load the tokenizer)"));
     const thread = live.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a));
     const id = this.nextId++;
@@ -40,11 +48,11 @@ export class TokenizerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+    await Promise.all([...this.threads, ...this.background].map((t) => t.worker.terminate()));
   }
 
-  private spawn(modelDir: string): Thread {
-    const worker = new Worker(workerFile(), { workerData: { modelDir } });
+  private spawn(modelDir: string, background: boolean, list: () => Thread[]): Thread {
+    const worker = new Worker(workerFile(), { workerData: { modelDir, background } });
     worker.unref();
     const thread: Thread = { worker, waiting: new Map(), answered: false, dead: false };
     worker.on("message", (m: FromTokenizer) => {
@@ -66,7 +74,8 @@ export class TokenizerPool {
         ? new ApiError(503, "the server is shutting down", "service_unavailable_error")
         : new Error(`a tokenizer thread exited (code ${code})`));
       // Replace a thread that died at work (not one closed with the pool, nor one that could not load the tokenizer).
-      if (!this.closed && thread.answered) this.threads[this.threads.indexOf(thread)] = this.spawn(modelDir);
+      const threads = list();
+      if (!this.closed && thread.answered) threads[threads.indexOf(thread)] = this.spawn(modelDir, background, list);
     });
     return thread;
   }

@@ -2,6 +2,7 @@
 // messages and documents into token ids, away from the HTTP thread (a long
 // prompt takes seconds to tokenize; meanwhile /health and streams go on).
 
+import { platform, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { TextTokenizer } from "@glimpse/runtime-cuda";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,7 +11,19 @@ import { chatPrompt, completionPrompts } from "../prompt.js";
 import type { FromTokenizer, ToTokenizer, TokenizeJob } from "./protocol.js";
 
 const port = parentPort!;
-const tokenizer = TextTokenizer.fromDir((workerData as { modelDir: string }).modelDir);
+const data = workerData as { modelDir: string; background?: boolean };
+const tokenizer = TextTokenizer.fromDir(data.modelDir);
+
+/** Lowest priority for the documents' thread. On Linux a priority set for "process 0" is the calling thread's own
+ * (a thread is a task there); elsewhere it would lower the whole server, so it is left alone. */
+const BACKGROUND_NICE = 19;
+if (data.background && platform() === "linux") {
+  try {
+    setPriority(BACKGROUND_NICE);
+  } catch {
+    // not allowed here (a sandbox without setpriority): documents then share the CPU as prompts do
+  }
+}
 
 // Document pieces end at a line break near this many characters.
 const PIECE_CHARS = 64 * 1024;

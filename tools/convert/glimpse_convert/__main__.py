@@ -1,8 +1,12 @@
 """python3 -m glimpse_convert --from CKPT_DIR --out OUT_DIR [--dtype fp32|fp16|int8|q4] [--no-parity]
+python3 -m glimpse_convert --from DIR --to gguf --out FILE.gguf [--dtype f32|f16|q8_0|q4_0]
 
-Converts a Hugging Face checkpoint (config.json + safetensors, Llama / Qwen2 / Qwen3) into OUT/onnx/model{S}.onnx
-(Optimum / transformers.js layout) and OUT/onnx/model_tree{S}.onnx (Glimpse's layout), S = "" | "_fp16" | "_int8" | "_q4",
-then checks both in onnxruntime-node against the torch forward pass. One progress line per stage, then one JSON summary.
+--to onnx (default): converts a Hugging Face checkpoint (config.json + safetensors, Llama / Qwen2 / Qwen3) into
+OUT/onnx/model{S}.onnx (Optimum / transformers.js layout) and OUT/onnx/model_tree{S}.onnx (Glimpse's layout),
+S = "" | "_fp16" | "_int8" | "_q4", then checks both in onnxruntime-node against the torch forward pass.
+--to gguf: one GGUF file for llama.cpp, from a checkpoint or a Glimpse / transformers.js ONNX folder (fp32
+onnx/model.onnx, e.g. the embedded model); needs numpy only (python3-onnx for ONNX folders), not torch.
+One progress line per stage, then one JSON summary.
 """
 from __future__ import annotations
 
@@ -14,14 +18,7 @@ import sys
 import tempfile
 import time
 
-import torch
-
-from . import export, files
-from .families import UnsupportedModel, load_spec
-from .model import Decoder
-from .reference import write_reference
-from .safetensors_io import SafeTensors
-from .tree_graph import build_tree
+from .families import UnsupportedModel
 
 SUFFIX = {"fp32": "", "fp16": "_fp16", "int8": "_int8", "q4": "_q4"}
 FP32_BAR = 1e-3
@@ -51,11 +48,30 @@ def parity(ref_dir: str, graphs: list[str]) -> list[dict]:
     return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
 
 
+def gguf_main(a) -> int:
+    from .gguf import convert_to_gguf  # numpy only: no torch on this path
+    t0 = time.time()
+    try:
+        summary = convert_to_gguf(a.src, a.out, a.dtype or "f32", log=lambda msg: log(t0, msg))
+    except (UnsupportedModel, FileNotFoundError, ValueError) as e:
+        print(f"glimpse convert: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"glimpse convert: {a.src}: missing tensor {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(prog="glimpse_convert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--from", dest="src", required=True, help="checkpoint folder (config.json + *.safetensors)")
-    ap.add_argument("--out", required=True, help="output folder (created; several --dtype runs add files)")
-    ap.add_argument("--dtype", default="fp32", choices=sorted(SUFFIX))
+    ap.add_argument("--from", dest="src", required=True,
+                    help="checkpoint folder (config.json + *.safetensors; for --to gguf also an ONNX model folder)")
+    ap.add_argument("--to", choices=("onnx", "gguf"), default="onnx", help="output format (default onnx)")
+    ap.add_argument("--out", required=True, help="onnx: output folder (created; several --dtype runs add files); "
+                                                 "gguf: the .gguf file")
+    ap.add_argument("--dtype", default=None, help="onnx: fp32 (default) | fp16 | int8 | q4; "
+                                                  "gguf: f32 (default) | f16 | q8_0 | q4_0")
     ap.add_argument("--no-parity", action="store_true", help="skip the onnxruntime-node check")
     ap.add_argument("--tree-graph", choices=("fused", "traced"), default="fused",
                     help="model_tree{S}.onnx: written node by node with fused ops (tree_graph.py, default) or traced "
@@ -63,6 +79,24 @@ def main() -> int:
     ap.add_argument("--dequant-parity", action="store_true",
                     help="q4/int8: also check against a torch reference that uses the dequantized weights")
     a = ap.parse_args()
+    if a.to == "gguf":
+        return gguf_main(a)
+    a.dtype = a.dtype or "fp32"
+    if a.dtype not in SUFFIX:
+        ap.error(f"--dtype {a.dtype}: not an ONNX dtype (choose {', '.join(sorted(SUFFIX))})")
+    return onnx_main(a)
+
+
+def onnx_main(a) -> int:
+    import torch  # the ONNX path traces with PyTorch; imported here so --to gguf runs without it
+
+    from . import export, files
+    from .families import load_spec
+    from .model import Decoder
+    from .reference import write_reference
+    from .safetensors_io import SafeTensors
+    from .tree_graph import build_tree
+
     torch.set_num_threads(int(os.environ.get("GLIMPSE_CONVERT_THREADS", "2")))
     t0 = time.time()
     try:

@@ -1,4 +1,5 @@
-// The engine: loads a model folder and runs the step loop
+// The engine: loads a model (a folder on onnxruntime, a .gguf file on
+// llama.cpp: backend/) and runs the step loop
 //   propose -> verify (one forward pass for the whole batch) -> accept -> stream
 // over all active requests, which join and leave between steps. Each stage
 // lives in its own module; this file wires them together.
@@ -10,28 +11,28 @@ import { GenerationAbortedError, GlimpseConfigError } from "./errors.js";
 import type { OutputConstraint } from "./grammar/constraint.js";
 import { EngineGrammar } from "./grammar/engine-grammar.js";
 import type { GenerationStream, InferenceEngine } from "./inference-engine.js";
-import { BatchKvCache } from "./kv/batch-kv-cache.js";
+import type { DecoderBackend, PassOutput, PrefilledRow } from "./backend/decoder-backend.js";
+import { OnnxBackend } from "./backend/onnx-backend.js";
 import { MetricsAggregator, type SpecMetrics } from "./metrics.js";
-import type { ForwardOutput, ForwardPass } from "./model/forward.js";
+import type { ForwardPass } from "./model/forward.js";
 import type { DecoderLayout } from "./model/layout.js";
 import { loadModel, type EngineOptions, type LoadedModel } from "./model/loader.js";
 import type { ModelConfig } from "./model/model-config.js";
-import { prefillRequests, type PrefillHost, type PrefillRow } from "./model/prefill.js";
 import { macsPerToken, type ProviderChoice } from "./model/session.js";
 import type { TextTokenizer } from "./model/tokenizer.js";
 import type { Proposer, SpeculativeConfig, SuffixDocuments, SuffixState } from "./proposers/index.js";
 import { rejectionSample } from "./sampling/acceptance.js";
-import { RejectionSampler, type TopLogprob } from "./sampling/rejection-sampler.js";
+import { logitsNeed, RejectionSampler, type TopLogprob } from "./sampling/rejection-sampler.js";
 import { checkDocumentName, checkDocumentTokens, checkRequest, checkSuffixState } from "./scheduler/check-request.js";
 import { acceptRow, type AcceptHost } from "./output/accept-row.js";
 import { appendOutput, generationResult } from "./output/request-output.js";
+import { prefillRequests, type PrefillHost } from "./scheduler/prefill-requests.js";
 import { RequestState, type GenerateOptions, type GenerationResult } from "./scheduler/request.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { isolateRows, StepFaults, type IsolationHost } from "./scheduler/step-faults.js";
 import type { BatchVerifyCost } from "./verify/batch-draft-width.js";
 import { layoutStep, type StepLayout } from "./verify/draft-layout.js";
 import { planDraft, proposeDrafts, type DraftHost } from "./verify/step-drafts.js";
-import { buildStepInputs, type StepInputs } from "./verify/step-inputs.js";
 import { measureBatchCost, profileVerifyCost } from "./verify/verify-cost-profile.js";
 import type { VerifyCost } from "./verify/verify-cost.js";
 import { initialVerifyCost, type InitialCost } from "./verify/verify-cost-load.js";
@@ -39,7 +40,9 @@ import { initialVerifyCost, type InitialCost } from "./verify/verify-cost-load.j
 export { findModelFile, type EngineOptions } from "./model/loader.js";
 
 export class Engine implements InferenceEngine {
+  /** The model folder (for a GGUF file: its description folder, with config.json and the tokenizer). */
   readonly modelDir: string;
+  /** The decoder graph, or the GGUF file. */
   readonly modelFile: string;
   readonly config: ModelConfig;
   readonly tokenizer: TextTokenizer;
@@ -51,7 +54,8 @@ export class Engine implements InferenceEngine {
   private readonly totals = new MetricsAggregator();
   /** Proposer errors and failed passes survived, and requests they failed (scheduler/step-faults.ts). */
   readonly faults = new StepFaults();
-  private readonly forward: ForwardPass;
+  /** What runs the decoder and keeps the rows' KV state (backend/decoder-backend.ts). */
+  private readonly backend: DecoderBackend;
   private readonly sampler: RejectionSampler;
   private readonly scheduler: Scheduler;
   /** What a step's drafts, and accepting a row, need (verify/step-drafts.ts, output/accept-row.ts). */
@@ -78,9 +82,9 @@ export class Engine implements InferenceEngine {
     this.speculative = m.speculative;
     this.proposer = m.proposer;
     this.maxModelLen = m.maxModelLen;
-    this.forward = m.forward;
+    this.backend = m.backend;
     this.sampler = new RejectionSampler(m.config.vocabSize, options.acceptRule ?? rejectionSample);
-    this.scheduler = new Scheduler(m.forward.kvShape, m.forward.kvRoom, m.maxBatchSize);
+    this.scheduler = new Scheduler(m.backend, m.maxBatchSize);
     this.ingestor = m.proposer?.documents ? new DocumentIngestor(m.proposer.documents, options.documents, () => this.scheduler.size > 0) : null;
     this.policy = new AdaptivePolicy({
       enabled: options.adaptive ?? true,
@@ -88,17 +92,17 @@ export class Engine implements InferenceEngine {
       freeSide: m.proposer?.draftsWhilePaused === true,
       freeDraft: m.speculative?.suffixMaxDepth ?? 0,
     });
-    // Tree drafts are reduced to their first chain where the graph's 2-D mask verifies chains only.
-    const chainsOnly = m.proposer?.treeDrafts === true && m.forward.layout.maskRank === 2;
+    // Tree drafts are reduced to their first chain where the backend verifies chains only (a 2-D mask graph, llama.cpp).
+    const chainsOnly = m.proposer?.treeDrafts === true && !m.backend.trees;
     this.drafting = { proposer: m.proposer, policy: this.policy, faults: this.faults, vocabSize: m.config.vocabSize, maxModelLen: m.maxModelLen, chainsOnly };
-    this.accepting = { sampler: this.sampler, vocabSize: m.config.vocabSize, hiddenSize: m.config.hiddenSize, clock: this.policy.clock, faults: this.faults,
-      emit: (...a) => this.emit(...a), fail: (r, err) => this.fail(r, err) };
+    this.accepting = { sampler: this.sampler, clock: this.policy.clock, faults: this.faults, emit: (...a) => this.emit(...a), fail: (r, err) => this.fail(r, err) };
     this.grammars = new EngineGrammar(m.dir, m.config, m.tokenizer);
-    this.prefilling = { forward: m.forward, padTokenId: m.config.padTokenId, hiddenSize: m.config.hiddenSize, vocabSize: m.config.vocabSize, begin: (...a) => this.begin(...a), fail: (r, err) => this.fail(r, err) };
+    this.prefilling = { backend: m.backend, begin: (...a) => this.begin(...a), fail: (r, err) => this.fail(r, err) };
   }
 
-  static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
-    const model = await loadModel(modelDir, options);
+  /** Loads a model folder (onnxruntime) or a .gguf file (llama.cpp, through the optional node-llama-cpp). */
+  static async load(modelPath: string, options: EngineOptions = {}): Promise<Engine> {
+    const model = await loadModel(modelPath, options);
     const engine = new Engine(model, options);
     if (model.verifyCost) engine.policy.verifyCost = model.verifyCost;
     else if (model.proposer) {
@@ -112,8 +116,20 @@ export class Engine implements InferenceEngine {
     return engine;
   }
 
-  get layout(): DecoderLayout {
-    return this.forward.layout;
+  /** Which backend runs the model. */
+  get backendName(): DecoderBackend["name"] {
+    return this.backend.name;
+  }
+
+  /** The ONNX graph's I/O layout (null on llama.cpp). */
+  get layout(): DecoderLayout | null {
+    return this.backend instanceof OnnxBackend ? this.backend.forward.layout : null;
+  }
+
+  /** The onnxruntime backend's forward pass, read at each pass (fault-injection tests wrap its run). @internal */
+  get forward(): ForwardPass {
+    if (!(this.backend instanceof OnnxBackend)) throw new Error(`the ${this.backend.name} backend has no ONNX forward pass`);
+    return this.backend.forward;
   }
 
   get maxBatchSize(): number {
@@ -148,7 +164,7 @@ export class Engine implements InferenceEngine {
 
   /** Times verification of 0..16 draft tokens on this model and machine (at 256 tokens of context), at batch 1 and at maxBatchSize. */
   async measureVerifyCost(): Promise<BatchVerifyCost> {
-    const { cost, plainMs } = await measureBatchCost(this.forward, this.config.vocabSize, this.maxModelLen, this.maxBatchSize);
+    const { cost, plainMs } = await measureBatchCost(this.backend, this.config.vocabSize, this.maxModelLen, this.maxBatchSize);
     this.policy.plainStepMs = plainMs;
     return cost;
   }
@@ -156,7 +172,7 @@ export class Engine implements InferenceEngine {
   /** Median milliseconds of one forward pass verifying k = 0..maxDraft draft tokens at a context length (for projections). */
   async profileVerifyCost(contextLength = 512, maxDraft = 16, repeats = 15): Promise<number[]> {
     if (this.scheduler.size > 0) throw new Error("profileVerifyCost needs an idle engine");
-    return profileVerifyCost(this.forward, this.config.vocabSize, contextLength, maxDraft, repeats);
+    return profileVerifyCost(this.backend, this.config.vocabSize, contextLength, maxDraft, repeats);
   }
 
   /** Compiles an output constraint for this model (cached); rejects with a GlimpseConfigError naming the field. */
@@ -227,10 +243,10 @@ export class Engine implements InferenceEngine {
     }
   }
 
-  /** A prefilled request (model/prefill.ts): its cache, and its first token (a step with nothing drafted, at the prompt's last position). */
-  private begin(r: RequestState, row: PrefillRow, logits: Float32Array): void {
-    r.prefillCache = row.cache;
-    const first = this.sampler.verify(r, layoutStep(r.lastToken, null, 0), logits, row.logitsAt);
+  /** A prefilled request (scheduler/prefill-requests.ts): its KV state, and its first token (a step with nothing drafted, at the prompt's last position). */
+  private begin(r: RequestState, row: PrefilledRow): void {
+    r.ownKv = row.state;
+    const first = this.sampler.verify(r, layoutStep(r.lastToken, null, 0), row.logits);
     if (row.hidden) r.hidden = row.hidden;
     if (r.speculate) {
       this.proposer!.begin(r.id, r.tokens);
@@ -248,10 +264,10 @@ export class Engine implements InferenceEngine {
     const { drafts, proposeMs, jumped } = await proposeDrafts(this.drafting, rows, plans, timer);
     const layouts: StepLayout[] = rows.map((r, i) => layoutStep(r.lastToken, drafts[i], jumped[i] ? Infinity : plans[i].tokens));
     // 2. Verify: one forward pass over every row's step input.
-    const inputs = this.stepInputs(rows, layouts, cache);
-    let out: ForwardOutput;
+    const stepRows = rows.map((r, i) => ({ layout: layouts[i], cachedLength: r.cachedLength }));
+    let out: PassOutput;
     try {
-      out = await timer.forward(() => this.forward.run(inputs, cache));
+      out = await timer.forward(() => this.backend.run(cache, stepRows, rows.map(logitsNeed)));
     } catch (err) {
       // A failing request fails alone: every row runs its step alone, and rejoins the batch at the next regroup.
       await isolateRows(this.isolation, rows, layouts, cache, err);
@@ -259,24 +275,19 @@ export class Engine implements InferenceEngine {
       return;
     }
     // 3. Accept, row by row, and 4. stream.
-    const passCost = this.policy.batchCost.ratio(rows.length, inputs.width - 1);
-    const keep = rows.map((r, i) => acceptRow(this.accepting, r, i, layouts[i], out, inputs.width, (draftLen, accepted, ownMs) =>
+    const passCost = this.policy.batchCost.ratio(rows.length, out.width - 1);
+    const keep = rows.map((r, i) => acceptRow(this.accepting, r, i, layouts[i], out, (draftLen, accepted, ownMs) =>
       this.policy.judge(r.adaptive, {
         plan: plans[i], proposeMs: proposeMs[i], draftLen, accepted, free: drafts[i]?.free === true, passCost,
         expected: jumped[i] ? undefined : drafts[i]?.probs.slice(0, draftLen).reduce((x, y) => x + y, 0),
         timing: timer.rowTiming(proposeMs[i], ownMs),
       }), timer.verifyMs));
-    this.scheduler.update(this.forward.advance(cache, out, keep));
-  }
-
-  private stepInputs(rows: RequestState[], layouts: StepLayout[], cache: BatchKvCache): StepInputs {
-    return buildStepInputs(rows.map((r, i) => ({ layout: layouts[i], cachedLength: r.cachedLength })), cache, this.layout.maskRank, this.config.padTokenId);
+    this.scheduler.update(await this.backend.advance(cache, out, keep));
   }
 
   /** What isolating a failed pass needs (scheduler/step-faults.ts). */
   private get isolation(): IsolationHost {
-    return { forward: this.forward, faults: this.faults, fail: (r, err) => this.fail(r, err),
-      inputs: (...a) => this.stepInputs(...a), acceptRow: (...a) => acceptRow(this.accepting, ...a) };
+    return { backend: this.backend, faults: this.faults, fail: (r, err) => this.fail(r, err), acceptRow: (...a) => acceptRow(this.accepting, ...a) };
   }
 
   /** Appends verified tokens to a request, streams them, and ends it when a stop condition holds. */
@@ -309,10 +320,12 @@ export class Engine implements InferenceEngine {
     r.reject(err);
   }
 
-  /** What an ended request holds: its cache, signal listener, proposer state and grammar. */
+  /** What an ended request holds: its KV state (a llama.cpp sequence), signal listener, proposer state and grammar. */
   private release(r: RequestState, reason: "stop" | "length" | "abort"): void {
+    const kv = this.scheduler.kvOf(r);
+    if (kv) this.backend.release(kv.state, kv.row);
     r.finishReason = reason;
-    r.prefillCache = null;
+    r.ownKv = null;
     r.detach();
     if (r.speculate) this.proposer!.end(r.id);
     r.grammar?.dispose();
@@ -380,7 +393,7 @@ export class Engine implements InferenceEngine {
     while (this.loopRunning) await new Promise((res) => setTimeout(res, 5));
     await this.costInit?.stop();
     await this.proposer?.dispose();
-    await this.forward.release();
+    await this.backend.close();
   }
 }
 

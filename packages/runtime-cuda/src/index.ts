@@ -1,6 +1,8 @@
-// @glimpse/runtime-cuda: speculative decoding on onnxruntime-node.
+// @glimpse/runtime-cuda: speculative decoding on onnxruntime-node, or on llama.cpp (node-llama-cpp) for GGUF files.
 
 export { Engine, findModelFile, type EngineOptions } from "./engine.js";
+export { BACKEND_CHOICES, type BackendChoice } from "./backend/choose-backend.js";
+export type { BackendName, DecoderBackend, LogitsNeed } from "./backend/decoder-backend.js";
 export { RemoteEngine } from "./worker/remote-engine.js";
 export { DEFAULT_DOCUMENT_LIMITS, type DocumentLimits } from "./documents/ingestor.js";
 export { EngineUnavailableError } from "./worker/worker-failure.js";
@@ -20,7 +22,7 @@ export { readModelConfig, type ModelConfig } from "./model/model-config.js";
 export { MODEL_DTYPES, DTYPE_SUFFIX, dtypesInFolder, type ModelDtype } from "./model/dtype.js";
 export {
   parseSpeculativeConfig, METHODS, SuffixProposer, NgramProposer, ArcticProposer, HybridProposer,
-  type SpeculativeConfig, type SpeculativeConfigInput, type Proposer, type Proposal, type SuffixDocuments, type SuffixState,
+  type SpeculativeConfig, type SpeculativeConfigInput, type Proposer, type Proposal, type ProposeInput, type SuffixDocuments, type SuffixState,
 } from "./proposers/index.js";
 export { rejectionSample, type AcceptRule } from "./sampling/acceptance.js";
 export { RejectionSampler, type SamplingRequest, type TopLogprob, type Verdict } from "./sampling/rejection-sampler.js";

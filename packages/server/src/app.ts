@@ -22,8 +22,13 @@ import { InputLimits } from "./tokenize/input-limits.js";
 import { TokenizerPool } from "./tokenize/pool.js";
 
 export interface AppOptions {
-  /** The name clients send as `model` (default: the model folder's name). */
+  /** The name clients send as `model` (default: the model folder's name, or the .gguf file's without the extension). */
   servedModelName?: string;
+  /**
+   * The model as given (`--model`: a folder, or a .gguf file whose engine reads a description folder):
+   * /v1/models' `root` and the default served name. Default: the engine's model folder.
+   */
+  modelSource?: string;
   /** Require `Authorization: Bearer <apiKey>` on /v1 routes. */
   apiKey?: string;
   /** Most generations in flight (running or queued); more get 429. Default 64. */
@@ -47,10 +52,12 @@ export interface AppOptions {
 
 export function createApp(engine: InferenceEngine, options: AppOptions = {}): { app: Express; ctx: AppContext } {
   const log = options.logger ?? pino({ level: "silent" });
-  const modelName = options.servedModelName ?? defaultModelName(engine);
+  const modelSource = options.modelSource ?? engine.modelDir;
+  const modelName = options.servedModelName ?? defaultModelName(modelSource);
   const ctx: AppContext = {
     engine,
     modelName,
+    modelSource,
     limiter: new Limiter(options.maxConcurrency ?? 64),
     metrics: new ServerMetrics(modelName, engine),
     log,
@@ -89,6 +96,8 @@ export function createApp(engine: InferenceEngine, options: AppOptions = {}): { 
   return { app, ctx };
 }
 
-function defaultModelName(engine: InferenceEngine): string {
-  return engine.modelDir.split(/[\\/]/).filter(Boolean).pop() ?? "glimpse";
+/** The folder's name, or the GGUF file's without `.gguf`. */
+function defaultModelName(modelSource: string): string {
+  const last = modelSource.split(/[\\/]/).filter(Boolean).pop() ?? "glimpse";
+  return last.replace(/\.gguf$/i, "") || "glimpse";
 }

@@ -3,11 +3,13 @@
 // checkpoint to a model folder, commands/convert.ts) and `bench replay`
 // (traces replayed on the model, commands/replay.ts).
 
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
 import { addLimitOptions, serveLimitOptions } from "./cli-limits.js";
 import { registerConvertCommand } from "./commands/convert.js";
 import { engineOptions, int, loadEngine, num } from "./commands/engine-flags.js";
+import { backendOf } from "./context.js";
 import { registerGenerateCommand } from "./commands/generate.js";
 import { registerReplayCommand } from "./commands/replay.js";
 import { parseOrigins } from "./origin.js";
@@ -29,7 +31,7 @@ function program(): Command {
     .addOption(new Option("--host <host>", "address to bind").env("HOST").default("127.0.0.1"))
     .addOption(new Option("--port <port>", "port (0: any free port)").env("PORT").argParser(int("--port", 0)).default(8000))
     .addOption(new Option("--api-key <key>", "require 'Authorization: Bearer <key>' on /v1 routes").env("GLIMPSE_API_KEY"))
-    .option("--served-model-name <name>", "model name clients send (default: the model folder's name)")
+    .option("--served-model-name <name>", "model name clients send (default: the model folder's name, or the .gguf file's without .gguf)")
     .option("--max-concurrency <n>", "most generations in flight; more get HTTP 429", int("--max-concurrency", 1), 64)
     .option("--suffix-cache-file <path>", "load the global suffix cache from this file at start, snapshot it periodically and at shutdown")
     .option("--suffix-cache-interval <seconds>", "seconds between snapshots of --suffix-cache-file (0: only at shutdown)", num, 30)
@@ -48,15 +50,16 @@ function program(): Command {
       if (o.suffixCacheFile) await checkCacheFileWritable(o.suffixCacheFile);
       await probePort(o.host, o.port);
       const engine = await loadEngine(o, o.inProcess ? "here" : "worker", o.workerMaxOldSpaceMb);
-      log.info({ model: engine.modelDir, provider: engine.provider, speculative: describeSpeculation(engine.speculative, engine.hasSuffix) }, "engine loaded");
+      log.info({ model: o.model, ...(engine.modelDir !== resolve(o.model) ? { model_folder: engine.modelDir } : {}), backend: backendOf(engine),
+        provider: engine.provider, speculative: describeSpeculation(engine.speculative, engine.hasSuffix) }, "engine loaded");
       const running = await serve(engine, {
-        host: o.host, port: o.port, apiKey: o.apiKey, servedModelName: o.servedModelName,
+        host: o.host, port: o.port, apiKey: o.apiKey, servedModelName: o.servedModelName, modelSource: resolve(o.model),
         maxConcurrency: o.maxConcurrency, suffixCacheFile: o.suffixCacheFile, streamCoalesceMs: o.streamCoalesceMs,
         suffixCacheIntervalMs: o.suffixCacheInterval * 1000, allowedOrigins: parseOrigins(o.allowedOrigins),
         shutdownTimeoutMs: o.shutdownTimeout * 1000, logger: log, ...serveLimitOptions(o),
         sharedCache: o.sharedCache ? { url: o.sharedCache, stream: o.sharedCacheStream } : undefined,
       });
-      log.info({ url: running.url, model: running.ctx.modelName }, "listening");
+      log.info({ url: running.url, model: running.ctx.modelName, backend: backendOf(engine) }, "listening");
       process.stderr.write(curlExample(running.url, running.ctx.modelName, o.apiKey));
       supervise(running, engine, log);
     });

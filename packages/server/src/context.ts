@@ -17,6 +17,8 @@ export interface AppContext {
   /** An Engine in this thread (tests, embedding) or a RemoteEngine in a worker thread (`glimpse serve`). */
   engine: InferenceEngine;
   modelName: string;
+  /** The model as given: a folder, or a .gguf file (the engine then reads its description folder, engine.modelDir). */
+  modelSource: string;
   limiter: Limiter;
   metrics: ServerMetrics;
   log: Logger;
@@ -39,6 +41,11 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw fromZod(parsed.error);
   return parsed.data;
+}
+
+/** Which backend runs the engine's model: onnxruntime (a model folder) or llama.cpp (a .gguf file). */
+export function backendOf(engine: InferenceEngine): string {
+  return engine.provider.backend ?? "onnxruntime";
 }
 
 /** An absent model means the served one (as in vLLM); any other name is a 404. */

@@ -1,9 +1,14 @@
-// Loading a model folder for the engine: options checked, config and
-// tokenizer read, the decoder graph chosen and opened, its layout detected,
-// the proposer built.
+// Loading a model for the engine: options checked, config and tokenizer
+// read, the backend chosen (backend/choose-backend.ts: a model folder runs on
+// onnxruntime, a .gguf file on llama.cpp) and opened, the proposer built.
+// The onnxruntime side is here: the decoder graph chosen and opened, its
+// layout detected.
 
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { chooseBackend, type BackendChoice } from "../backend/choose-backend.js";
+import type { DecoderBackend } from "../backend/decoder-backend.js";
+import { OnnxBackend } from "../backend/onnx-backend.js";
 import type { DocumentLimits } from "../documents/ingestor.js";
 import { GlimpseConfigError, ModelLoadError } from "../errors.js";
 import { createProposer, parseSpeculativeConfig, type Proposer, type SpeculativeConfig, type SpeculativeConfigInput } from "../proposers/index.js";
@@ -17,6 +22,17 @@ import { chooseProvider, createSession, macsPerToken, threadsForModel, type Devi
 import { TextTokenizer } from "./tokenizer.js";
 
 export interface EngineOptions {
+  /**
+   * Which backend runs the model: "auto" (default) picks it from the path,
+   * "onnxruntime" for a model folder, "llama.cpp" for a .gguf file (through
+   * the optional node-llama-cpp: `npm run setup:llama`).
+   */
+  backend?: BackendChoice;
+  /**
+   * llama.cpp: layers offloaded to the GPU: a number, "max" (all) or "auto"
+   * (default: as many as fit). 0 runs on the CPU alone.
+   */
+  gpuLayers?: number | "auto" | "max";
   device?: Device;
   /**
    * The decoder graph, relative to the model folder (or absolute). Default:
@@ -65,17 +81,20 @@ export interface EngineOptions {
 }
 
 export interface LoadedModel {
+  /** The model folder (for a GGUF file: its description folder, backend/llama/gguf-description.ts). */
   dir: string;
-  /** The decoder graph file. */
+  /** The decoder graph file, or the GGUF file. */
   file: string;
-  /** Its dtype (null: a graph named by the `graph` option or a legacy name). */
+  /** Its dtype (null: a graph named by the `graph` option or a legacy name, or a GGUF file). */
   dtype: ModelDtype | null;
-  /** Intra-op threads of the decoder's session. */
+  /** Threads of the decoder (onnxruntime intra-op threads, llama.cpp threads). */
   threads: number;
   config: ModelConfig;
   tokenizer: TextTokenizer;
   provider: ProviderChoice;
-  forward: ForwardPass;
+  backend: DecoderBackend;
+  /** The onnxruntime backend's forward pass (profiling scripts). */
+  forward?: ForwardPass;
   speculative: SpeculativeConfig | null;
   proposer: Proposer | null;
   maxBatchSize: number;
@@ -84,9 +103,18 @@ export interface LoadedModel {
   verifyCost: VerifyCost | null;
 }
 
-export async function loadModel(modelDir: string, options: EngineOptions): Promise<LoadedModel> {
-  const dir = resolve(modelDir);
-  if (!existsSync(dir)) throw new ModelLoadError(`model folder ${dir} does not exist`);
+/** What every backend's load shares: the model folder's config and tokenizer, and the checked engine options. */
+export interface ModelSetup {
+  dir: string;
+  config: ModelConfig;
+  tokenizer: TextTokenizer;
+  speculative: SpeculativeConfig | null;
+  maxBatchSize: number;
+  maxModelLen: number;
+  verifyCost: VerifyCost | null;
+}
+
+export function modelSetup(dir: string, options: EngineOptions): ModelSetup {
   const config = readModelConfig(dir);
   const tokenizer = TextTokenizer.fromDir(dir);
   const speculative = options.speculativeConfig == null ? null : parseSpeculativeConfig(options.speculativeConfig);
@@ -99,6 +127,22 @@ export async function loadModel(modelDir: string, options: EngineOptions): Promi
     throw new GlimpseConfigError("maxModelLen", `must be an integer in [2, ${config.maxPositions}] (max_position_embeddings), got ${maxModelLen}`);
   }
   const verifyCost = options.verifyCost === undefined ? null : parseVerifyCost(options.verifyCost);
+  return { dir, config, tokenizer, speculative, maxBatchSize, maxModelLen, verifyCost };
+}
+
+/** Loads a model folder (onnxruntime) or a .gguf file (llama.cpp), as `options.backend` and the path say. */
+export async function loadModel(modelPath: string, options: EngineOptions): Promise<LoadedModel> {
+  const path = resolve(modelPath);
+  if (chooseBackend(path, options) === "llama.cpp") {
+    const { loadLlamaModel } = await import("../backend/llama/load-llama.js");
+    return loadLlamaModel(path, options);
+  }
+  return loadOnnxModel(path, options);
+}
+
+async function loadOnnxModel(dir: string, options: EngineOptions): Promise<LoadedModel> {
+  const setup = modelSetup(dir, options);
+  const { config, speculative } = setup;
   const provider = chooseProvider(options.device ?? "auto");
   const sessionOptions = { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads };
   const { file, dtype } = graphFile(dir, options, config);
@@ -109,7 +153,8 @@ export async function loadModel(modelDir: string, options: EngineOptions): Promi
     ? await createProposer(speculative, { modelDir: dir, model: config, hasHidden: layout.hasHiddenState, provider, session: sessionOptions })
     : null;
   const forward = new ForwardPass(session, layout);
-  return { dir, file, dtype, threads, config, tokenizer, provider, forward, speculative, proposer, maxBatchSize, maxModelLen, verifyCost };
+  const backend = new OnnxBackend(forward, config, setup.maxBatchSize);
+  return { ...setup, file, dtype, threads, provider, backend, forward, proposer };
 }
 
 function graphFile(dir: string, options: EngineOptions, config: ModelConfig): { file: string; dtype: ModelDtype | null } {

@@ -1,7 +1,8 @@
-// Prompts run together: short prompts admitted at once share forward passes,
-// rows padded on the right to the longest of their group (padding is
-// masked, and dropped from each request's cache afterwards). Prompts are
-// grouped by length, so short prompts do not pay for a long one's width.
+// Prompts on the onnxruntime backend (backend/onnx-backend.ts). Short
+// prompts admitted at once share forward passes, rows padded on the right to
+// the longest of their group (padding is masked, and dropped from each
+// request's cache afterwards). Prompts are grouped by length, so short
+// prompts do not pay for a long one's width.
 //
 // Measured on 2 CPU cores (embedded model, 8 prompts): batching 8 x 16
 // tokens halved the prefill time (50 -> 25 ms), 8 x 128 was level, and
@@ -15,7 +16,6 @@
 // 400 MiB above a 1024-token one (docs/BENCHMARKS.md).
 
 import { BatchKvCache } from "../kv/batch-kv-cache.js";
-import type { RequestState } from "../scheduler/request.js";
 import { chainLayout } from "../verify/draft-layout.js";
 import { buildStepInputs } from "../verify/step-inputs.js";
 import type { ForwardPass } from "./forward.js";
@@ -115,49 +115,5 @@ async function prefillChunked(forward: ForwardPass, prompt: readonly number[], p
     const at = out.logitsWidth - 1;
     const vocab = out.logits.length / out.logitsWidth;
     return { logits: out.logits, rows: [{ cache, logitsAt: at * vocab, hidden: out.hidden ? out.hidden.slice(at * hiddenSize, (at + 1) * hiddenSize) : null }] };
-  }
-}
-
-/** What prefilling the engine's requests needs from it. */
-export interface PrefillHost {
-  forward: ForwardPass;
-  padTokenId: number;
-  hiddenSize: number;
-  vocabSize: number;
-  /** Takes a prefilled request's cache and first token. */
-  begin(r: RequestState, row: PrefillRow, logits: Float32Array): void;
-  fail(r: RequestState, err: unknown): void;
-}
-
-/**
- * Prefills requests admitted together, in the passes planPrefill groups
- * them into. A request that fails fails alone: a group whose pass fails
- * runs again one prompt at a time.
- */
-export async function prefillRequests(host: PrefillHost, requests: readonly RequestState[]): Promise<void> {
-  // Without num_logits_to_keep a pass returns vocab floats per position: fewer positions per pass then.
-  const budget = host.forward.canKeepLogits ? PREFILL_TOKENS : Math.min(PREFILL_TOKENS, Math.floor(PREFILL_LOGIT_BYTES / (4 * host.vocabSize)));
-  for (const group of planPrefill(requests.map((r) => r.tokens.length), budget)) {
-    const rs = group.map((i) => requests[i]).filter((r) => !r.finishReason);
-    if (rs.length === 0) continue;
-    const t0 = performance.now();
-    let pass: Awaited<ReturnType<typeof prefillRows>>;
-    try {
-      pass = await prefillRows(host.forward, rs.map((r) => r.tokens), host.padTokenId, host.hiddenSize, Math.min(PREFILL_CHUNK, budget));
-    } catch (err) {
-      if (rs.length === 1) host.fail(rs[0], err);
-      else for (const r of rs) await prefillRequests(host, [r]);
-      continue;
-    }
-    const ms = performance.now() - t0;
-    rs.forEach((r, i) => {
-      r.metrics.verifyMs += ms;
-      if (r.finishReason) return; // aborted while the prompt ran
-      try {
-        host.begin(r, pass.rows[i], pass.logits);
-      } catch (err) {
-        host.fail(r, err);
-      }
-    });
   }
 }

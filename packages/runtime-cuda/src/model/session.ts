@@ -33,8 +33,11 @@ export interface SessionOptions {
 }
 
 export interface ProviderChoice {
-  provider: "cuda" | "cpu" | "webgpu";
+  /** Where the decoder runs: onnxruntime's execution provider, or llama.cpp's GPU library (CPU when no layer is offloaded). */
+  provider: "cuda" | "cpu" | "webgpu" | "vulkan" | "metal";
   reason: string;
+  /** The backend that runs the decoder (backend/decoder-backend.ts). */
+  backend?: "onnxruntime" | "llama.cpp";
 }
 
 /** The command that installs onnxruntime-node's CUDA provider (skipped by .npmrc). */
@@ -73,12 +76,12 @@ export function chooseProvider(device: Device = "auto"): ProviderChoice {
   }
   const available = backends();
   const cudaBinaries = available.includes("cuda");
-  if (device === "cpu") return { provider: "cpu", reason: "device 'cpu' requested" };
+  if (device === "cpu") return { provider: "cpu", backend: "onnxruntime", reason: "device 'cpu' requested" };
   if (device === "webgpu") {
     if (!available.includes("webgpu")) {
       throw new GlimpseConfigError("device", "'webgpu' is not available in this onnxruntime-node build");
     }
-    return { provider: "webgpu", reason: "device 'webgpu' requested" };
+    return { provider: "webgpu", backend: "onnxruntime", reason: "device 'webgpu' requested" };
   }
   if (device === "cuda") {
     if (!cudaBinaries) {
@@ -88,13 +91,13 @@ export function chooseProvider(device: Device = "auto"): ProviderChoice {
       );
     }
     if (!hasNvidiaGpu()) throw new GlimpseConfigError("device", "'cuda' requested but no NVIDIA GPU device (/dev/nvidia0) is present");
-    return { provider: "cuda", reason: "device 'cuda' requested" };
+    return { provider: "cuda", backend: "onnxruntime", reason: "device 'cuda' requested" };
   }
-  if (cudaBinaries && hasNvidiaGpu()) return { provider: "cuda", reason: "auto: CUDA provider binaries installed and an NVIDIA GPU is present" };
+  if (cudaBinaries && hasNvidiaGpu()) return { provider: "cuda", backend: "onnxruntime", reason: "auto: CUDA provider binaries installed and an NVIDIA GPU is present" };
   if (!cudaBinaries) {
-    return { provider: "cpu", reason: `auto: CUDA provider binaries not installed (${CUDA_INSTALL_COMMAND}), using CPU` };
+    return { provider: "cpu", backend: "onnxruntime", reason: `auto: CUDA provider binaries not installed (${CUDA_INSTALL_COMMAND}), using CPU` };
   }
-  return { provider: "cpu", reason: "auto: CUDA provider binaries installed but no NVIDIA GPU found, using CPU" };
+  return { provider: "cpu", backend: "onnxruntime", reason: "auto: CUDA provider binaries installed but no NVIDIA GPU found, using CPU" };
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import type { Clock } from "../adaptive/state.js";
 import { recordStep } from "../metrics.js";
-import type { ForwardOutput } from "../model/forward.js";
+import type { PassOutput } from "../backend/decoder-backend.js";
 import type { RejectionSampler, TopLogprob } from "../sampling/rejection-sampler.js";
 import type { RequestState } from "../scheduler/request.js";
 import type { StepFaults } from "../scheduler/step-faults.js";
@@ -13,8 +13,6 @@ import type { StepLayout } from "../verify/draft-layout.js";
 
 export interface AcceptHost {
   sampler: RejectionSampler;
-  vocabSize: number;
-  hiddenSize: number;
   clock: Clock;
   faults: StepFaults;
   emit(r: RequestState, tokens: number[], logprobs: number[], top?: TopLogprob[][]): void;
@@ -22,20 +20,19 @@ export interface AcceptHost {
 }
 
 /**
- * Verifies row `i` of a pass (`width` inputs per row) and streams its tokens;
- * returns the flags of the inputs the cache keeps (input 0 and the accepted
- * draft tokens; rejected and padding positions become holes). `judge` gets
- * the draft's length, the accepted count and this row's own milliseconds.
+ * Verifies row `i` of a pass and streams its tokens; returns the flags of
+ * the inputs the state keeps (input 0 and the accepted draft tokens;
+ * rejected and padding positions are dropped). `judge` gets the draft's
+ * length, the accepted count and this row's own milliseconds.
  */
-export function acceptRow(host: AcceptHost, r: RequestState, i: number, layout: StepLayout, out: ForwardOutput, width: number,
+export function acceptRow(host: AcceptHost, r: RequestState, i: number, layout: StepLayout, out: PassOutput,
   judge?: (draftLen: number, accepted: number, ownMs: number) => void, verifyMs = 0): Uint8Array {
-  const keep = new Uint8Array(width);
+  const keep = new Uint8Array(out.width);
   const t0 = host.clock();
   try {
-    const verdict = host.sampler.verify(r, layout, out.logits, i * width * host.vocabSize);
-    const d = host.hiddenSize;
-    const at = i * width + verdict.last;
-    if (out.hidden) r.hidden = out.hidden.slice(at * d, (at + 1) * d);
+    const verdict = host.sampler.verify(r, layout, out.row(i));
+    const hidden = out.hidden(i, verdict.last);
+    if (hidden) r.hidden = hidden;
     const draftLen = layout.tokens.length - 1;
     const accepted = verdict.tokens.length - 1;
     recordStep(r.metrics, draftLen, accepted, verifyMs);

@@ -18,8 +18,10 @@
 import { applyTokenMask, type GrammarWalk } from "../grammar/mask.js";
 import type { StepLayout } from "../verify/draft-layout.js";
 import type { AcceptRule } from "./acceptance.js";
-import { argmax, isGreedy, probabilities, type SamplingParams } from "./distribution.js";
+import type { LogitsNeed } from "../backend/decoder-backend.js";
+import { isGreedy, probabilities, type SamplingParams } from "./distribution.js";
 import { uniformAt } from "./rng.js";
+import { DenseRowLogits, type RowLogits } from "./row-logits.js";
 
 /** What the sampler needs of a request. */
 export interface SamplingRequest {
@@ -60,11 +62,13 @@ export class RejectionSampler {
   constructor(private readonly vocabSize: number, private readonly rule: AcceptRule) {}
 
   /**
-   * Walks one row's layout. `logits` holds `vocabSize` values per input of the
-   * row from `offset` on (input j at offset + j * vocabSize).
+   * Walks one row's layout over the target's output at its inputs: a
+   * `RowLogits`, or an array holding `vocabSize` values per input of the row
+   * from `offset` on (input j at offset + j * vocabSize).
    */
-  verify(r: SamplingRequest, layout: StepLayout, logits: Float32Array, offset: number): Verdict {
+  verify(r: SamplingRequest, layout: StepLayout, logits: RowLogits | Float32Array, offset = 0): Verdict {
     const V = this.vocabSize;
+    const out = logits instanceof Float32Array ? new DenseRowLogits(logits, offset, V) : logits;
     const keep = new Uint8Array(layout.tokens.length);
     keep[0] = 1;
     const tokens: number[] = [];
@@ -76,10 +80,13 @@ export class RejectionSampler {
       const kids = layout.children[at];
       const candidates = kids.map((c) => layout.tokens[c]);
       const position = r.outputLength + tokens.length;
-      const pick = r.grammar ? this.pickConstrained(r, r.grammar, logits, offset + at * V, candidates, position) : this.pick(r, logits, offset + at * V, candidates, position);
+      const pick = r.grammar ? this.pickConstrained(r, r.grammar, out, at, candidates, position) : this.pick(r, out, at, candidates, position);
       tokens.push(pick.token);
-      logprobs.push(r.logprobs ? logSoftmaxAt(logits, offset + at * V, V, pick.token) : 0);
-      top?.push(topLogprobs(logits, offset + at * V, V, k));
+      if (r.logprobs || top) {
+        const { data, offset: o } = out.logits(at);
+        logprobs.push(r.logprobs ? logSoftmaxAt(data, o, V, pick.token) : 0);
+        top?.push(topLogprobs(data, o, V, k));
+      } else logprobs.push(0);
       if (pick.accepted < 0) break;
       at = kids[pick.accepted];
       keep[at] = 1;
@@ -88,33 +95,48 @@ export class RejectionSampler {
   }
 
   /** As `pick`, under the grammar at the walk's position; the grammar then moves past the token. */
-  private pickConstrained(r: SamplingRequest, g: GrammarWalk, logits: Float32Array, offset: number, candidates: readonly number[], position: number): { token: number; accepted: number } {
+  private pickConstrained(r: SamplingRequest, g: GrammarWalk, out: RowLogits, at: number, candidates: readonly number[], position: number): { token: number; accepted: number } {
     if (isGreedy(r.sampling) && !r.logprobs && !r.topLogprobs && !r.forcedOutput) {
-      const token = argmax(logits, offset, this.vocabSize);
+      const token = out.argmax(at);
       if (g.tryAdvance(token)) return { token, accepted: candidates.indexOf(token) };
     }
     const mask = g.mask();
-    if (mask && !applyTokenMask(logits, offset, this.vocabSize, mask)) throw new Error("the output constraint admits no token here");
-    const pick = this.pick(r, logits, offset, candidates, position);
+    const { data, offset } = out.logits(at);
+    if (mask && !applyTokenMask(data, offset, this.vocabSize, mask)) throw new Error("the output constraint admits no token here");
+    const pick = this.pick(r, new DenseRowLogits(data, offset, this.vocabSize), 0, candidates, position);
     g.advance(pick.token);
     return pick;
   }
 
-  /** The target's token at one position, and which candidate it keeps (-1: none). `position` seeds the uniform draw. */
-  pick(r: SamplingRequest, logits: Float32Array, offset: number, candidates: readonly number[], position: number): { token: number; accepted: number } {
+  /** The target's token at input `at`, and which candidate it keeps (-1: none). `position` seeds the uniform draw. */
+  pick(r: SamplingRequest, out: RowLogits, at: number, candidates: readonly number[], position: number): { token: number; accepted: number } {
     const forced = r.forcedOutput;
     if (forced) {
       // Past the forced output nothing is kept (the request ends there; drafts never reach it).
-      const token = position < forced.length ? forced[position] : argmax(logits, offset, this.vocabSize);
+      const token = position < forced.length ? forced[position] : out.argmax(at);
       return { token, accepted: position < forced.length ? candidates.indexOf(token) : -1 };
     }
     if (isGreedy(r.sampling)) {
-      const token = argmax(logits, offset, this.vocabSize);
+      const token = out.argmax(at);
       return { token, accepted: candidates.indexOf(token) };
     }
     // One uniform number per output position: the same seed gives the same tokens with or without drafts.
-    return this.rule(probabilities(logits, offset, this.vocabSize, r.sampling), candidates, uniformAt(r.seed, position));
+    const { data, offset } = out.logits(at);
+    return this.rule(probabilities(data, offset, this.vocabSize, r.sampling), candidates, uniformAt(r.seed, position));
   }
+}
+
+/**
+ * What a request needs of the target's output (see LogitsNeed), when it
+ * reports no log-probabilities and follows no grammar: the argmax alone
+ * when its tokens are the argmax (greedy, or forced by a replay); the top
+ * k logits when it samples with top-k k and no top-p (top-p reads
+ * probabilities normalised over the whole vocabulary: see probabilities).
+ */
+export function logitsNeed(r: SamplingRequest): LogitsNeed {
+  if (r.logprobs || r.topLogprobs || r.grammar) return "logits";
+  if (isGreedy(r.sampling) || r.forcedOutput !== undefined) return "argmax";
+  return r.sampling.topK > 0 && r.sampling.topP >= 1 ? { top: r.sampling.topK } : "logits";
 }
 
 export function logSoftmaxAt(logits: Float32Array, offset: number, size: number, index: number): number {

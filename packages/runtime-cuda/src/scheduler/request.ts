@@ -6,7 +6,7 @@ import type { SamplingParams } from "../sampling/distribution.js";
 import { IncrementalDetokenizer } from "../text/incremental-detokenizer.js";
 import { StopStringMatcher } from "../text/stop-strings.js";
 import type { TextTokenizer } from "../model/tokenizer.js";
-import type { BatchKvCache } from "../kv/batch-kv-cache.js";
+import type { KvRows } from "../backend/decoder-backend.js";
 import type { AdaptiveState } from "../adaptive/state.js";
 import type { SamplingRequest, TopLogprob } from "../sampling/rejection-sampler.js";
 import type { OutputConstraint } from "../grammar/constraint.js";
@@ -123,8 +123,8 @@ export class RequestState implements SamplingRequest {
   readonly queue: ChunkQueue;
   /** Hidden state that produced the last token (speculator input). */
   hidden?: Float32Array;
-  /** The request's own cache right after its prompt, until it joins the batch. */
-  prefillCache: BatchKvCache | null = null;
+  /** Its KV state outside the batch (after its prompt, while preempted, after stepping alone), until it joins the batch. */
+  ownKv: KvRows | null = null;
   /** Row in the batch cache, or -1. */
   row = -1;
   /** Scheduler steps: when the request (last) started waiting, and (last) got its row (admission.ts). */
@@ -200,9 +200,9 @@ export class RequestState implements SamplingRequest {
     return this.maxTokens - this.output.length;
   }
 
-  /** Waiting with its KV cache kept (preempted): it resumes without a prefill. */
+  /** Waiting with its KV state kept (preempted): it resumes without a prefill. */
   get resumable(): boolean {
-    return this.prefillCache !== null;
+    return this.ownKv !== null;
   }
 
   get outputLength(): number {

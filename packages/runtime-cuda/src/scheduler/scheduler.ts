@@ -1,10 +1,10 @@
 // Scheduling between steps: requests wait until the batch has room, are
-// prefilled one at a time and join the active batch; the batch KV cache is
-// regrouped when its members change. Requests leave when they finish or
+// prefilled and join the active batch; the batch's KV state (the backend's,
+// backend/decoder-backend.ts) is regrouped when its members change. Requests leave when they finish or
 // are aborted, between steps. Who is admitted first, and when a long request
 // gives its row to a shorter one (keeping its KV cache), is admission.ts.
 
-import { BatchKvCache, type KvShape } from "../kv/batch-kv-cache.js";
+import type { DecoderBackend, KvRows } from "../backend/decoder-backend.js";
 import { pickNext, pickPreempted } from "./admission.js";
 import type { RequestState } from "./request.js";
 
@@ -14,15 +14,15 @@ const SQUEEZE_AT = 0.04;
 export class Scheduler {
   private readonly waiting: RequestState[] = [];
   private active: RequestState[] = [];
-  /** The active rows' KV cache, row i belonging to `members[i]`. */
-  private batch: BatchKvCache;
+  /** The active rows' KV state, row i belonging to `members[i]`. */
+  private batch: KvRows;
   private members: RequestState[] = [];
   /** Steps run (the scheduler's clock), and requests preempted so far. */
   private steps = 0;
   preemptions = 0;
 
-  constructor(private readonly kvShape: KvShape, private readonly kvRoom: number, readonly maxBatchSize: number) {
-    this.batch = BatchKvCache.empty(kvShape, 0);
+  constructor(private readonly backend: DecoderBackend, readonly maxBatchSize: number) {
+    this.batch = backend.emptyBatch();
   }
 
   /** Requests admitted or running. */
@@ -52,18 +52,18 @@ export class Scheduler {
 
   /**
    * Running requests whose time slice is over give their rows to shorter
-   * waiting ones (admission.ts). Each keeps its KV cache as a one-row copy
-   * (`prefillCache`), so it resumes without a prefill. Returns them.
+   * waiting ones (admission.ts). Each keeps its KV state as its own
+   * (`ownKv`), so it resumes without a prefill. Returns them.
    */
   preempt(): RequestState[] {
     this.prune();
-    const ready = this.active.filter((r) => r.prefillCache === null && this.members[r.row] === r);
+    const ready = this.active.filter((r) => r.ownKv === null && this.members[r.row] === r);
     if (ready.length < this.active.length) return []; // rows not in the batch cache yet: after the next regroup
     const waiting = this.waiting.filter((r) => !r.finishReason);
     const held = waiting.filter((r) => r.resumable).length;
-    const out = pickPreempted(this.active, waiting, this.maxBatchSize, this.steps, held, this.maxBatchSize);
+    const out = pickPreempted(this.active, waiting, this.maxBatchSize, this.steps, held, this.backend.maxHeldRows);
     for (const r of out) {
-      r.prefillCache = BatchKvCache.gather(this.kvShape, [{ cache: this.batch, row: r.row }], 0);
+      r.ownKv = this.backend.detach(this.batch, r.row);
       this.active = this.active.filter((x) => x !== r);
       this.enqueue(r);
       this.preemptions++;
@@ -104,29 +104,35 @@ export class Scheduler {
    * drafts are squeezed out once they make up a few percent of the length:
    * one copy then saves a little on each of the following steps.
    */
-  regroup(): { rows: RequestState[]; cache: BatchKvCache } {
+  regroup(): { rows: RequestState[]; cache: KvRows } {
     this.steps++;
     const rows = this.active;
     const same = this.members.length === rows.length && rows.every((r, i) => this.members[i] === r);
-    if (!same || this.batch.squeezableRatio() >= SQUEEZE_AT) {
-      const sources = rows.map((r) => (r.prefillCache ? { cache: r.prefillCache, row: 0 } : { cache: this.batch, row: r.row }));
-      this.batch = BatchKvCache.gather(this.kvShape, sources, this.kvRoom);
+    if (!same || this.backend.squeezableRatio(this.batch) >= SQUEEZE_AT) {
+      const sources = rows.map((r) => (r.ownKv ? { state: r.ownKv, row: 0 } : { state: this.batch, row: r.row }));
+      this.batch = this.backend.gather(sources);
       rows.forEach((r, i) => {
         r.row = i;
-        r.prefillCache = null;
+        r.ownKv = null;
       });
       this.members = [...rows];
     }
     return { rows, cache: this.batch };
   }
 
-  /** The next regroup gathers every row again (rows that stepped alone hold their cache in `prefillCache`). */
+  /** The next regroup gathers every row again (rows that stepped alone hold their state in `ownKv`). */
   invalidate(): void {
     this.members = [];
   }
 
-  /** The batch cache after a step. */
-  update(cache: BatchKvCache): void {
+  /** The batch state after a step. */
+  update(cache: KvRows): void {
     this.batch = cache;
+  }
+
+  /** Where a request's KV state is: its own, its row of the batch, or nowhere (not prefilled). */
+  kvOf(r: RequestState): { state: KvRows; row: number } | null {
+    if (r.ownKv) return { state: r.ownKv, row: 0 };
+    return r.row >= 0 && this.members[r.row] === r ? { state: this.batch, row: r.row } : null;
   }
 }

@@ -1,14 +1,13 @@
 // A failing request fails alone. A forward pass over the batch that throws
-// is retried row by row, each row from its own slice of the batch cache: a
+// is retried row by row, each row from its own slice of the batch state: a
 // row that fails alone fails (its request gets the error), the others make
 // their step and rejoin the batch at the next regroup. A proposer that
 // throws costs the step its drafts, nothing more: verification without
 // drafts is plain decoding, so outputs are unchanged.
 
-import { BatchKvCache } from "../kv/batch-kv-cache.js";
-import type { ForwardOutput, ForwardPass } from "../model/forward.js";
+import type { DecoderBackend, KvRows, PassOutput } from "../backend/decoder-backend.js";
+import { logitsNeed } from "../sampling/rejection-sampler.js";
 import type { StepLayout } from "../verify/draft-layout.js";
-import type { StepInputs } from "../verify/step-inputs.js";
 import type { RequestState } from "./request.js";
 
 /** What went wrong in steps, counted (the engine's `faults`). */
@@ -31,29 +30,28 @@ export class StepFaults {
 
 /** What isolating a failed pass needs of the engine. */
 export interface IsolationHost {
-  forward: ForwardPass;
+  backend: DecoderBackend;
   faults: StepFaults;
-  inputs(rows: RequestState[], layouts: StepLayout[], cache: BatchKvCache): StepInputs;
-  /** Accepts row `index` of a pass's output; returns the flags of the positions the cache keeps. */
-  acceptRow(r: RequestState, index: number, layout: StepLayout, out: ForwardOutput, width: number): Uint8Array;
+  /** Accepts row `index` of a pass's output; returns the flags of the inputs the state keeps. */
+  acceptRow(r: RequestState, index: number, layout: StepLayout, out: PassOutput): Uint8Array;
   fail(r: RequestState, err: unknown): void;
 }
 
 /**
  * Runs each row's step alone after the batched pass threw. Rows that
- * succeed keep their advanced one-row cache as `prefillCache` (the batch is
+ * succeed keep their advanced one-row state as `ownKv` (the batch is
  * regrouped from it, as when a request joins); rows that fail alone fail.
  */
-export async function isolateRows(host: IsolationHost, rows: RequestState[], layouts: StepLayout[], cache: BatchKvCache, batchError: unknown): Promise<void> {
+export async function isolateRows(host: IsolationHost, rows: RequestState[], layouts: StepLayout[], cache: KvRows, batchError: unknown): Promise<void> {
   host.faults.note("isolatedSteps", batchError);
+  const { backend } = host;
   for (const [i, r] of rows.entries()) {
     if (r.finishReason) continue;
-    const one = BatchKvCache.gather(host.forward.kvShape, [{ cache, row: i }], host.forward.kvRoom);
+    const one = backend.gather([{ state: cache, row: i }]);
     try {
-      const inputs = host.inputs([r], [layouts[i]], one);
-      const out = await host.forward.run(inputs, one);
-      const keep = host.acceptRow(r, 0, layouts[i], out, inputs.width);
-      if (!r.finishReason) r.prefillCache = host.forward.advance(one, out, [keep]);
+      const out = await backend.run(one, [{ layout: layouts[i], cachedLength: r.cachedLength }], [logitsNeed(r)]);
+      const keep = host.acceptRow(r, 0, layouts[i], out);
+      if (!r.finishReason) r.ownKv = await backend.advance(one, out, [keep]);
     } catch (err) {
       host.faults.note("failedRows", err);
       host.fail(r, err);

@@ -5,6 +5,7 @@
 // measures in the background while idle (a request that arrives meanwhile
 // waits for one pass at most), then caches the curve (verify-cost-cache.ts).
 
+import type { DecoderBackend } from "../backend/decoder-backend.js";
 import type { ForwardPass } from "../model/forward.js";
 import { BatchVerifyCost } from "./batch-draft-width.js";
 import { costKey, readCostCache, writeCostCache } from "./verify-cost-cache.js";
@@ -38,10 +39,12 @@ export function priorCost(): BatchVerifyCost {
 export const BACKGROUND_MACS = 10e6;
 
 export interface CostSetup {
-  forward: ForwardPass;
+  /** The model's backend (or an onnxruntime forward pass alone). */
+  backend?: DecoderBackend;
+  forward?: ForwardPass;
   /** The decoder's multiply-adds per token (what a pass costs, roughly). */
   macs: number;
-  /** The decoder graph and its session's intra-op threads (the cache key). */
+  /** The decoder graph (or GGUF file) and its threads (the cache key). */
   file: string;
   threads: number;
   provider: string;
@@ -65,8 +68,10 @@ export interface InitialCost {
 }
 
 export async function initialVerifyCost(s: CostSetup): Promise<InitialCost> {
+  const target = s.backend ?? s.forward;
+  if (!target) throw new Error("initialVerifyCost: a backend or forward pass is required");
   if (s.macs < BACKGROUND_MACS) {
-    const m = await measureBatchCost(s.forward, s.vocabSize, s.maxModelLen, s.maxBatch);
+    const m = await measureBatchCost(target, s.vocabSize, s.maxModelLen, s.maxBatch);
     s.apply(m.cost, m.plainMs);
     return { cost: m.cost, source: "measured", stop: async () => {} };
   }
@@ -79,7 +84,7 @@ export async function initialVerifyCost(s: CostSetup): Promise<InitialCost> {
   }
   let stopped = false;
   const gate: ProfileGate = { idle: s.idle, stopped: () => stopped };
-  const background = measureBatchCost(s.forward, s.vocabSize, s.maxModelLen, s.maxBatch, gate).then(
+  const background = measureBatchCost(target, s.vocabSize, s.maxModelLen, s.maxBatch, gate).then(
     (m) => {
       writeCostCache(key, m.timings);
       if (!stopped) s.apply(m.cost, m.plainMs);

@@ -2,11 +2,11 @@
 // pass per draft length over a prompt of a given length, at batch 1 and at
 // the engine's batch size (see batch-draft-width.ts).
 
-import { BatchKvCache } from "../kv/batch-kv-cache.js";
-import type { ForwardPass } from "../model/forward.js";
+import type { DecoderBackend, KvRows } from "../backend/decoder-backend.js";
+import { OnnxBackend } from "../backend/onnx-backend.js";
+import { ForwardPass } from "../model/forward.js";
 import { chainLayout } from "./draft-layout.js";
 import { BatchVerifyCost } from "./batch-draft-width.js";
-import { buildStepInputs, promptInputs } from "./step-inputs.js";
 import type { CostTimings } from "./verify-cost-cache.js";
 
 /** Draft lengths timed at the largest batch (the table in between is interpolated). */
@@ -31,10 +31,10 @@ export class ProfileStopped extends Error {}
  * BATCH_KS at `maxBatch` rows (5 rounds), at 256 tokens of context (fewer
  * when the model's length limit is shorter).
  */
-export async function measureBatchCost(forward: ForwardPass, vocabSize: number, maxModelLen: number, maxBatch: number, gate?: ProfileGate): Promise<{ cost: BatchVerifyCost; plainMs: number; timings: CostTimings }> {
+export async function measureBatchCost(target: Profiled, vocabSize: number, maxModelLen: number, maxBatch: number, gate?: ProfileGate): Promise<{ cost: BatchVerifyCost; plainMs: number; timings: CostTimings }> {
   const context = profileContext(maxModelLen, 16);
-  const one = await profilePasses(forward, vocabSize, context, 1, ONE_KS, 9, gate);
-  const batch = maxBatch > 1 ? await profilePasses(forward, vocabSize, context, maxBatch, BATCH_KS, 5, gate) : [];
+  const one = await profilePasses(target, vocabSize, context, 1, ONE_KS, 9, gate);
+  const batch = maxBatch > 1 ? await profilePasses(target, vocabSize, context, maxBatch, BATCH_KS, 5, gate) : [];
   const timings: CostTimings = { oneKs: ONE_KS, oneMs: one, batchKs: maxBatch > 1 ? BATCH_KS : [], batchMs: batch };
   return { cost: costFromTimings(timings, maxBatch), plainMs: one[0], timings };
 }
@@ -63,46 +63,68 @@ function densify(ks: readonly number[], ms: readonly number[]): number[] {
  * Median milliseconds of one forward pass verifying k draft tokens (entry k),
  * k = 0..maxDraft, at `contextLength` tokens of context.
  */
-export async function profileVerifyCost(forward: ForwardPass, vocabSize: number, contextLength: number, maxDraft: number, repeats: number): Promise<number[]> {
-  return profilePasses(forward, vocabSize, contextLength, 1, Array.from({ length: maxDraft + 1 }, (_, k) => k), repeats);
+export async function profileVerifyCost(target: Profiled, vocabSize: number, contextLength: number, maxDraft: number, repeats: number): Promise<number[]> {
+  return profilePasses(target, vocabSize, contextLength, 1, Array.from({ length: maxDraft + 1 }, (_, k) => k), repeats);
 }
 
-/** Median milliseconds of one forward pass of `rows` rows, each verifying ks[i] draft tokens (entry i), at `contextLength` tokens of context each. */
-export async function profilePasses(forward: ForwardPass, vocabSize: number, contextLength: number, rows: number, ks: readonly number[], repeats: number, gate?: ProfileGate): Promise<number[]> {
+/** What is profiled: a backend, or an onnxruntime forward pass alone. */
+export type Profiled = DecoderBackend | ForwardPass;
+
+function asBackend(target: Profiled, vocabSize: number): DecoderBackend {
+  return target instanceof ForwardPass ? OnnxBackend.of(target, vocabSize) : target;
+}
+
+/**
+ * Median milliseconds of one forward pass of `rows` rows, each verifying ks[i]
+ * draft tokens (entry i), at `contextLength` tokens of context each. Under a
+ * gate, the rows' state is let go whenever work arrives (a backend's rows may
+ * be what the work needs: llama.cpp's sequences) and made again once idle.
+ */
+export async function profilePasses(target: Profiled, vocabSize: number, contextLength: number, rows: number, ks: readonly number[], repeats: number, gate?: ProfileGate): Promise<number[]> {
   if (!Number.isInteger(contextLength) || contextLength < 1) throw new RangeError(`profile context must be a positive integer, got ${contextLength}`);
+  const backend = asBackend(target, vocabSize);
   const tokens = Array.from({ length: contextLength }, (_, i) => (i * 7919) % vocabSize);
   const draft = Array.from({ length: Math.max(0, ...ks) + 1 }, (_, i) => ((contextLength + i) * 7919) % vocabSize);
-  const L = forward.layout;
-  const pass = async (run: () => Promise<unknown>): Promise<number | null> => {
+  const steps = ks.map((k) => Array.from({ length: rows }, () => ({ layout: chainLayout(draft.slice(0, k + 1)), cachedLength: contextLength })));
+  // Timed as greedy rows read them (the argmax alone where a backend can skip the distribution).
+  const needs = Array.from({ length: rows }, () => "argmax" as const);
+  let state: KvRows | null = null;
+  const letGo = () => {
+    if (state) for (let r = 0; r < rows; r++) backend.release(state, r);
+    state = null;
+  };
+  const waitIdle = async () => {
     if (gate) while (!gate.idle()) {
+      letGo();
       if (gate.stopped()) throw new ProfileStopped();
       await new Promise((res) => setTimeout(res, 50));
     }
     if (gate?.stopped()) throw new ProfileStopped();
+  };
+  /** One timed pass over draft width ks[i] (null: work arrived meanwhile, the time is not the model's alone). */
+  const pass = async (i: number): Promise<number | null> => {
+    await waitIdle();
+    state ??= await backend.replicate(tokens, rows);
     const t0 = performance.now();
-    await run();
+    const out = await backend.run(state, steps[i], needs);
     const ms = performance.now() - t0;
+    await backend.discard(state, out);
     return gate && !gate.idle() ? null : ms;
   };
-  const empty = BatchKvCache.empty(forward.kvShape, 1);
-  let prompt: Awaited<ReturnType<ForwardPass["run"]>> | null = null;
-  await pass(async () => { prompt = await forward.run(promptInputs(tokens, L.maskRank), empty, 1); });
-  const one = forward.advance(empty, prompt!, [new Uint8Array(contextLength).fill(1)], 0);
-  const cache = rows === 1 ? one : BatchKvCache.gather(forward.kvShape, Array.from({ length: rows }, () => ({ cache: one, row: 0 })), 0);
-  const inputs = ks.map((k) => {
-    const row = { layout: chainLayout(draft.slice(0, k + 1)), cachedLength: contextLength };
-    return buildStepInputs(Array.from({ length: rows }, () => row), cache, L.maskRank, 0);
-  });
-  for (const x of inputs) await pass(() => forward.run(x, cache)); // warm-up
-  // Rounds over every k, so a burst of load on the machine hits all sizes alike.
-  const times: number[][] = inputs.map(() => []);
-  for (let round = 0, tries = 0; round < repeats && tries < 4 * repeats; tries++) {
-    const got = [];
-    for (const x of inputs) got.push(await pass(() => forward.run(x, cache)));
-    if (got.some((t) => t === null)) continue; // work arrived: this round is not the model's alone
-    got.forEach((t, k) => times[k].push(t!));
-    round++;
+  try {
+    for (let i = 0; i < ks.length; i++) await pass(i); // warm-up
+    // Rounds over every k, so a burst of load on the machine hits all sizes alike.
+    const times: number[][] = ks.map(() => []);
+    for (let round = 0, tries = 0; round < repeats && tries < 4 * repeats; tries++) {
+      const got = [];
+      for (let i = 0; i < ks.length; i++) got.push(await pass(i));
+      if (got.some((t) => t === null)) continue; // work arrived: this round is not the model's alone
+      got.forEach((t, k) => times[k].push(t!));
+      round++;
+    }
+    if (times[0].length === 0) throw new ProfileStopped("no undisturbed round");
+    return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  } finally {
+    letGo();
   }
-  if (times[0].length === 0) throw new ProfileStopped("no undisturbed round");
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }

@@ -63,7 +63,7 @@ export class RemoteEngine implements InferenceEngine {
     worker.on("exit", (code) => this.die(`the engine worker exited (code ${code})`));
   }
 
-  /** Loads the model in a new worker thread (same options as Engine.load, but no custom acceptRule). */
+  /** Loads the model (a folder, or a .gguf file) in a new worker thread (same options as Engine.load, but no custom acceptRule). */
   static async load(modelDir: string, options: EngineOptions = {}, limits: { resourceLimits?: ResourceLimits } = {}): Promise<RemoteEngine> {
     const dir = resolve(modelDir);
     if (options.acceptRule) throw new GlimpseConfigError("acceptRule", "cannot cross to a worker thread; use Engine for a custom rule");
@@ -79,8 +79,10 @@ export class RemoteEngine implements InferenceEngine {
       await worker.terminate();
       throw first.type === "loadError" ? errorFromData(first.error) : new Error(`engine worker sent ${first.type} before ready`);
     }
-    // The caller's thread tokenizes and checks requests itself (cheap, and bad options throw at once).
-    return new RemoteEngine(worker, first.info, TextTokenizer.fromDir(dir), readModelConfig(dir));
+    // The caller's thread tokenizes and checks requests itself (cheap, and bad options throw at once),
+    // from the model folder the engine reads (a GGUF file's description folder).
+    const folder = first.info.modelDir;
+    return new RemoteEngine(worker, first.info, TextTokenizer.fromDir(folder), readModelConfig(folder));
   }
 
   /** Set once the worker thread is gone: every call then fails with it. */

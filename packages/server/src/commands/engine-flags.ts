@@ -18,10 +18,23 @@ export const num = (v: string) => {
   return n;
 };
 
+/** What --backend accepts (the engine's EngineOptions.backend). */
+export const BACKEND_FLAG_CHOICES = ["auto", "onnxruntime", "llama.cpp"] as const;
+
+/** --gpu-layers: a count of layers, "auto" (as many as fit) or "max" (all). */
+export const gpuLayers = (v: string): number | "auto" | "max" => {
+  if (v === "auto" || v === "max") return v;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a number of layers >= 0, 'auto' or 'max'");
+  return n;
+};
+
 /** Options that load the engine. */
 export function engineOptions(cmd: Command): Command {
   return cmd
-    .option("--model <dir>", "model folder (Hugging Face layout with onnx/model.onnx)", EMBEDDED_MODEL_DIR)
+    .option("--model <path>", "model folder (Hugging Face layout with onnx/model.onnx; runs on onnxruntime) or a .gguf file (runs on llama.cpp)", EMBEDDED_MODEL_DIR)
+    .addOption(new Option("--backend <name>", "what runs the model: auto picks llama.cpp for a .gguf file, onnxruntime for a folder").choices([...BACKEND_FLAG_CHOICES]).default("auto"))
+    .option("--gpu-layers <n|auto|max>", "llama.cpp: layers offloaded to the GPU (default auto: as many as fit; 0: CPU only)", gpuLayers)
     .option("--graph <file>", "decoder graph inside the model folder (default: onnx/model_tree.onnx if present, else onnx/model.onnx)")
     .option("--dtype <dtype>", "graph of a transformers.js-style folder: fp32, fp16, int8, uint8, q8, q4, q4f16, bnb4 (onnx/model{_suffix}.onnx; default: config.json's, else fp32)")
     .option("--speculative-config <json>", "vLLM-style speculative config, e.g. '{\"method\": \"suffix\"}' (none: plain decoding)")
@@ -34,6 +47,8 @@ export function engineOptions(cmd: Command): Command {
 
 export interface EngineFlags {
   model: string;
+  backend: (typeof BACKEND_FLAG_CHOICES)[number];
+  gpuLayers?: number | "auto" | "max";
   graph?: string;
   /** Checked by the engine (it names the dtypes the folder has). */
   dtype?: EngineOptions["dtype"];
@@ -46,9 +61,14 @@ export interface EngineFlags {
   prepackWeights?: boolean;
 }
 
+/** The flag behind an engine option that a GlimpseConfigError names. */
+const FLAG_OF_FIELD: Record<string, string> = { dtype: "--dtype", backend: "--backend", gpuLayers: "--gpu-layers", device: "--device", graph: "--graph" };
+
 /** The engine in this thread (`generate`, `bench`), or in a worker thread (`serve`: HTTP work then never waits for a decoding step). */
 export async function loadEngine(o: EngineFlags, where: "here" | "worker", workerMaxOldSpaceMb?: number): Promise<InferenceEngine> {
   const options: EngineOptions = {
+    backend: o.backend,
+    gpuLayers: o.gpuLayers,
     device: o.device,
     graph: o.graph,
     dtype: o.dtype,
@@ -66,7 +86,7 @@ export async function loadEngine(o: EngineFlags, where: "here" | "worker", worke
   } catch (err) {
     // Name the flag, not the runtime's option.
     if (err instanceof GlimpseConfigError && err.field.startsWith("speculative_config")) throw new Error(`--speculative-config: ${err.message}`);
-    if (err instanceof GlimpseConfigError && err.field === "dtype") throw new Error(`--dtype: ${err.reason}`);
+    if (err instanceof GlimpseConfigError && FLAG_OF_FIELD[err.field]) throw new Error(`${FLAG_OF_FIELD[err.field]}: ${err.reason}`);
     if (err instanceof ModelLoadError && o.model === EMBEDDED_MODEL_DIR) throw new Error(`${err.message} (the embedded model; pass --model DIR or set GLIMPSE_MODEL_DIR)`);
     throw err;
   }

@@ -4,6 +4,7 @@
 
 import { Command, InvalidArgumentError } from "commander";
 import { meanAcceptanceLength, meanTokensPerStep, type GenerationResult, type InferenceEngine } from "@glimpse/runtime-cuda";
+import { backendOf } from "../context.js";
 import { engineOptions, int, loadEngine, num, type EngineFlags } from "./engine-flags.js";
 
 interface GenerateFlags extends EngineFlags {
@@ -84,6 +85,7 @@ export function generateReport(engine: InferenceEngine, promptIds: number[], r: 
     prompt_tokens: r.promptTokens,
     completion_tokens: r.completionTokens,
     speculative_method: engine.speculative?.method ?? null,
+    backend: backendOf(engine),
     metrics: {
       num_drafts: m.drafts,
       num_draft_tokens: m.draftTokens,

@@ -3,6 +3,7 @@
 // plain and speculative row by row; prints per trace tokens/s of both, the
 // speedup and the speculation figures (a table, or --json on stdout).
 
+import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { Command } from "commander";
 import { checkTraceVocabulary, readModelConfig, readTrace, replayTrace, type InferenceEngine, type ReplayRunStats, type ReplaySummary } from "@glimpse/runtime-cuda";
@@ -35,8 +36,11 @@ export function registerReplayCommand(bench: Command): void {
       const flags: ReplayFlags = { ...o, speculativeConfig: o.speculativeConfig ?? DEFAULT_SPECULATIVE_CONFIG, maxBatchSize: 1 };
       // Read and check every trace before loading the model: a bad file should cost a second.
       const traces = flags.trace.map((file) => ({ file, rows: readTrace(file) }));
-      const vocab = readModelConfig(flags.model).vocabSize;
-      for (const { file, rows } of traces) checkTraceVocabulary(rows.slice(0, flags.limit ?? rows.length), vocab, basename(file));
+      // A model folder's config.json gives the vocabulary before loading; a .gguf file's is checked once loaded (replayTrace).
+      if (statSync(flags.model, { throwIfNoEntry: false })?.isDirectory() ?? true) {
+        const vocab = readModelConfig(flags.model).vocabSize;
+        for (const { file, rows } of traces) checkTraceVocabulary(rows.slice(0, flags.limit ?? rows.length), vocab, basename(file));
+      }
       const summaries: ReplaySummary[] = [];
       for (const { file, rows } of traces) {
         // A fresh engine per trace: one trace's responses must not fill the suffix cache of the next.

@@ -2,7 +2,7 @@
 // has died (so a load balancer stops sending work, and a supervisor sees why).
 
 import { Router } from "express";
-import type { AppContext } from "../context.js";
+import { backendOf, type AppContext } from "../context.js";
 
 export function healthRouter(ctx: AppContext): Router {
   const router = Router();
@@ -13,6 +13,7 @@ export function healthRouter(ctx: AppContext): Router {
       status,
       ...(failure ? { reason: failure.message } : {}),
       model: ctx.modelName,
+      backend: backendOf(ctx.engine),
       provider: ctx.engine.provider.provider,
       speculative: ctx.engine.speculative?.method ?? null,
       requests_in_flight: ctx.limiter.inFlight,

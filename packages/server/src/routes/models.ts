@@ -2,7 +2,7 @@
 
 import { Router } from "express";
 import { ApiError } from "../errors.js";
-import type { AppContext } from "../context.js";
+import { backendOf, type AppContext } from "../context.js";
 
 export function modelsRouter(ctx: AppContext, startedAt: number): Router {
   const router = Router();
@@ -11,7 +11,8 @@ export function modelsRouter(ctx: AppContext, startedAt: number): Router {
     object: "model",
     created: startedAt,
     owned_by: "glimpse",
-    root: ctx.engine.modelDir,
+    root: ctx.modelSource,
+    backend: backendOf(ctx.engine),
     max_model_len: ctx.engine.maxModelLen,
     speculative_config: ctx.engine.speculative,
   });

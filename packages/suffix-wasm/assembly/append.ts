@@ -12,14 +12,17 @@ import { Node, Endpoint, Seq, allocNode, setGroup, newGroup, nodeTokens } from "
 import { insertAfter, replaceInSiblings, incrementCount } from "./siblings";
 import { moveEndpoint, newEndpoint } from "./endpoints";
 import {
-  Tree, getChild, addChild, setChild, removeChild, destroyNode, findSeq, createSeq, activeSlot,
+  Tree, getChild, addChild, setChild, removeChild, destroyNode, findSeq, createSeq, activeSlot, activeNode, stillAlone,
 } from "./tree";
 import { DEBUG } from "./debug";
 
 // Sequence `seqId` of the tree, created when new.
 export function seqFor(t: Tree, seqId: i32): Seq {
   const s = findSeq(t, seqId);
-  return s ? s : createSeq(t, seqId);
+  if (!s) return createSeq(t, seqId);
+  // Growing it now would leave the suffixes that were growing behind.
+  if (!s.active) abort("a finished sequence cannot grow");
+  return s;
 }
 
 // Appends the `n` tokens at `tokens` to sequence `seqId`.
@@ -34,12 +37,16 @@ export function append(t: Tree, s: Seq, token: i32): void {
 
   // A new suffix starts at the root. When the oldest active suffix has
   // reached maxDepth it stops growing: its record stays where it is.
+  let alone = s.alone;
   if (s.activeSize == t.maxDepth) {
     s.activeStart = s.activeStart + 1 == t.maxDepth ? 0 : s.activeStart + 1;
     s.activeSize--;
+    if (alone > 0) alone--;
   }
   const fresh = newEndpoint(s, root, s.len);
-  store<usize>(activeSlot(t, s, s.activeSize), changetype<usize>(fresh));
+  const freshSlot = activeSlot(t, s, s.activeSize);
+  store<usize>(freshSlot, changetype<usize>(fresh));
+  store<usize>(freshSlot, changetype<usize>(root), 4);
   s.activeSize++;
   root.count += 1;
 
@@ -51,38 +58,72 @@ export function append(t: Tree, s: Seq, token: i32): void {
   s.len++;
   const seqLen = s.len;
 
-  for (let i = 0, n = s.activeSize; i < n; i++) {
-    const e = changetype<Endpoint>(load<usize>(activeSlot(t, s, i)));
-    const node = e.node!;
+  // Case 1a, a suffix alone at its node (count 1, not the root): the node
+  // is a leaf of this sequence (no child for any token), extended by one
+  // token. Most appends are this case, and the suffixes alone are always the
+  // oldest active ones: a longer suffix occurs at most as often as a shorter
+  // one. They were counted at the last append; since then another sequence
+  // may have joined some of them, and then all younger ones too, so the
+  // count shrinks until the youngest of them is still alone. The rest need
+  // no loads but their own.
+  alone = stillAlone(t, s, alone);
+  const n = s.activeSize;
+  // Walk the ring with a pointer, oldest first (the loops' stores could
+  // alias the sequence record, so activeSlot would reload it every step).
+  const ring = s.active;
+  const ringEnd = ring + (<usize>t.maxDepth << 3);
+  let next = activeSlot(t, s, 0);
+  for (let i = 0; i < alone; i++) {
+    // The slot holds the record and its node: no wait for one to find the other.
+    const slot = next;
+    next += 8;
+    if (next == ringEnd) next = ring;
+    const e = changetype<Endpoint>(load<usize>(slot));
+    const node = changetype<Node>(load<usize>(slot, 4));
+    if (DEBUG) assert(e.node === node, "append: an active slot's node is stale");
+    if (DEBUG) assert(e.seq === s && e.idx == seqLen - 1, "append: an active suffix's record is stale");
+    if (DEBUG) assert(node.count == 1 && node !== root && onlyEndpoint(node, e) && node.numChildren == 0, "case 1a: node is not a leaf of this suffix alone");
+    // Its run must be this sequence's last tokens, or growing it in
+    // place would make it cover the wrong token.
+    if (DEBUG) assert(node.ref === s && node.refIdx + node.length == seqLen - 1, "case 1a: node's run does not end the sequence");
+    node.length += 1;
+    e.idx = seqLen;
+  }
+
+  for (let i = alone; i < n; i++) {
+    const slot = next;
+    next += 8;
+    if (next == ringEnd) next = ring;
+    const e = changetype<Endpoint>(load<usize>(slot));
+    const node = changetype<Node>(load<usize>(slot, 4));
+    if (DEBUG) assert(e.node === node, "append: an active slot's node is stale");
     // An active suffix ends at its record's node, just before the new token.
     if (DEBUG) assert(e.seq === s && e.idx == seqLen - 1, "append: an active suffix's record is stale");
+
+    if (node.count == 1 && node !== root) {
+      // Case 1a (see above) for a suffix that was not alone before.
+      if (DEBUG) assert(onlyEndpoint(node, e) && node.numChildren == 0, "case 1a: node is not a leaf of this suffix alone");
+      if (DEBUG) assert(node.ref === s && node.refIdx + node.length == seqLen - 1, "case 1a: node's run does not end the sequence");
+      node.length += 1;
+      e.idx = seqLen;
+      continue;
+    }
     const child = getChild(t, node, token);
 
     if (!child) {
-      if (node.count == 1 && node !== root) {
-        // Case 1a: only this suffix ends here, so the node is a leaf of this
-        // sequence: extend it by one token.
-        if (DEBUG) assert(onlyEndpoint(node, e) && node.numChildren == 0, "case 1a: node is not a leaf of this suffix alone");
-        // Its run must be this sequence's last tokens, or growing it in
-        // place would make it cover the wrong token.
-        if (DEBUG) assert(node.ref === s && node.refIdx + node.length == seqLen - 1, "case 1a: node's run does not end the sequence");
-        node.length += 1;
-        e.idx = seqLen;
+      // Case 1b: branch off a new leaf for the token.
+      if (DEBUG) assert((node.numChildren == 0) == !node.headChild, "case 1b: child total and child list disagree");
+      const leaf = allocNode(1, token, 1, s, seqLen - 1);
+      leaf.parent = node;
+      addChild(t, node, token, leaf);
+      moveEndpoint(e, leaf, seqLen);
+      if (node.numChildren == 1) {
+        node.headChild = leaf;
+        node.tailChild = leaf;
+        setGroup(leaf, newGroup(leaf));
       } else {
-        // Case 1b: branch off a new leaf for the token.
-        if (DEBUG) assert((node.numChildren == 0) == !node.headChild, "case 1b: child total and child list disagree");
-        const leaf = allocNode(1, token, 1, s, seqLen - 1);
-        leaf.parent = node;
-        addChild(t, node, token, leaf);
-        moveEndpoint(e, leaf, seqLen);
-        if (node.numChildren == 1) {
-          node.headChild = leaf;
-          node.tailChild = leaf;
-          setGroup(leaf, newGroup(leaf));
-        } else {
-          // Count 1 is the smallest: the new leaf goes last.
-          insertAfter(leaf, node.tailChild!);
-        }
+        // Count 1 is the smallest: the new leaf goes last.
+        insertAfter(leaf, node.tailChild!);
       }
     } else if (node.count == child.count + 1 && node !== root) {
       // Case 2: every other suffix through this node continues into `child`
@@ -142,7 +183,11 @@ export function append(t: Tree, s: Seq, token: i32): void {
         incrementCount(mid);
       }
     }
+    store<usize>(slot, changetype<usize>(e.node), 4);
   }
+  // Suffixes left alone by this append join the count.
+  while (alone < n && activeNode(t, s, alone).count == 1) alone++;
+  s.alone = alone;
 }
 
 // Whether `e` is the only record on `node` (debug checks only).

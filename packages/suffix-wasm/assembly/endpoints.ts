@@ -29,6 +29,7 @@ function unlinkFromNode(e: Endpoint): void {
   e.idx = idx;
 }
 
+// A new record; every field is written here (allocEndpoint leaves them unset).
 export function newEndpoint(s: Seq, node: Node, idx: i32): Endpoint {
   const e = allocEndpoint();
   e.seq = s;

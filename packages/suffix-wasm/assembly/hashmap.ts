@@ -1,7 +1,8 @@
 // Open-addressing hash map from u64 keys to u32 values, in unmanaged memory.
 //
 // Each tree keeps two, their keys packed into a u64:
-//   edges      (parent node, first token) -> child node
+//   edges      (parent node, first token) -> child node, for the children
+//              of nodes with many of them (see tree.ts)
 //   sequences  (sequence id)              -> sequence record
 // (and the integrity checker a third, node -> visits, while it runs).
 // Endpoint records need no map: they are linked into lists on their node and
@@ -52,6 +53,18 @@ export function mapFree(map: HashMap): void {
 
 export function mapBytes(map: HashMap): usize {
   return (<usize>map.mask + 1) * SLOT + offsetof<HashMap>();
+}
+
+// Slot access for walking a whole table (integrity checks): `mapCapacity`
+// slots, each a key (EMPTY when unused) and its value.
+export function mapCapacity(map: HashMap): u32 {
+  return map.mask + 1;
+}
+export function mapKeyAt(map: HashMap, i: u32): u64 {
+  return load<u64>(map.slots + (<usize>i << 4));
+}
+export function mapValueAt(map: HashMap, i: u32): u32 {
+  return load<u32>(map.slots + (<usize>i << 4), 8);
 }
 
 export function mapGet(map: HashMap, key: u64): u32 {

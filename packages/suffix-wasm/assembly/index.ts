@@ -3,10 +3,10 @@
 // host writes into directly, so no glue code copies arrays. Every argument is
 // validated on the host side: these functions assume valid input.
 
-import { Tree, treeCreate, treeDestroy, findSeq } from "./tree";
+import { Tree, treeCreate, treeDestroy, findSeq, finishSeq } from "./tree";
 import { append, extend, seqFor } from "./append";
 import { remove } from "./remove";
-import { speculate as speculateImpl, speculatePair, bestDraft } from "./speculate";
+import { speculatePair, bestDraft } from "./speculate";
 import { checkIntegrity, memoryBytes, failedNode } from "./integrity";
 import { describeCheck } from "./integrity-codes";
 import { recordLayout as layoutText } from "./layout";
@@ -53,6 +53,13 @@ export function cacheExtend(local: usize, localSeq: i32, global: usize, globalSe
   if (global) extend(changetype<Tree>(global), globalSeq, ioBuf, n);
 }
 
+// Sequence `seqId` will not grow again: frees the memory only growing needs
+// (extending it afterwards aborts). No-op when the tree does not hold it.
+export function treeFinish(t: usize, seqId: i32): void {
+  const s = findSeq(changetype<Tree>(t), seqId);
+  if (s) finishSeq(s);
+}
+
 export function treeRemove(t: usize, seqId: i32): bool {
   return remove(changetype<Tree>(t), seqId);
 }
@@ -69,25 +76,44 @@ export function treeNumSeqs(t: usize): i32 {
 
 // Speculate from the `ctxLen` tokens in the I/O buffer. Returns the draft
 // size; read the draft with the draft* accessors before the next call.
+// The newest sequence is the hint for reading loci (see loci.ts).
 export function treeSpeculate(
   t: usize, ctxLen: i32, maxSpecTokens: i32, maxSpecFactor: f32,
   maxSpecOffset: f32, minTokenProb: f32, useTreeSpec: bool,
 ): i32 {
-  return publish(speculateImpl(
-    changetype<Tree>(t), ioBuf, ctxLen, maxSpecTokens, maxSpecFactor,
+  const tree = changetype<Tree>(t);
+  return publish(speculatePair(
+    tree, tree.firstSeq, 0, null, ioBuf, ctxLen, maxSpecTokens, maxSpecFactor,
     maxSpecOffset, minTokenProb, useTreeSpec,
   ));
 }
 
 // Speculate with a request's tree and the global tree (0: none) at once,
-// keeping the better draft (the request's own on ties).
+// keeping the better draft (the request's own on ties). The newest sequence
+// of each tree is the hint for reading loci.
 export function cacheSpeculate(
   local: usize, global: usize, ctxLen: i32, maxSpecTokens: i32, maxSpecFactor: f32,
   maxSpecOffset: f32, minTokenProb: f32, useTreeSpec: bool,
 ): i32 {
+  const l = changetype<Tree>(local);
   return publish(speculatePair(
-    changetype<Tree>(local), global, ioBuf, ctxLen, maxSpecTokens, maxSpecFactor,
-    maxSpecOffset, minTokenProb, useTreeSpec,
+    l, l.firstSeq, global, global ? changetype<Tree>(global).firstSeq : null, ioBuf, ctxLen,
+    maxSpecTokens, maxSpecFactor, maxSpecOffset, minTokenProb, useTreeSpec,
+  ));
+}
+
+// cacheSpeculate for a context that continues sequence `localSeq` of the
+// request's tree and `globalSeq` of the global tree (the request's prompt +
+// response and its response): loci at their ends are read, not walked. Any
+// context is still answered correctly; the sequences are only a hint.
+export function cacheSpeculateSeqs(
+  local: usize, localSeq: i32, global: usize, globalSeq: i32, ctxLen: i32, maxSpecTokens: i32,
+  maxSpecFactor: f32, maxSpecOffset: f32, minTokenProb: f32, useTreeSpec: bool,
+): i32 {
+  const l = changetype<Tree>(local);
+  return publish(speculatePair(
+    l, findSeq(l, localSeq), global, global ? findSeq(changetype<Tree>(global), globalSeq) : null, ioBuf, ctxLen,
+    maxSpecTokens, maxSpecFactor, maxSpecOffset, minTokenProb, useTreeSpec,
   ));
 }
 

@@ -4,9 +4,9 @@
 // in `failedNode`; and the memory report. Both are for tests and reports,
 // never on the hot path.
 
-import { HashMap, mapNew, mapFree, mapGet, mapSet, mapBytes } from "./hashmap";
+import { HashMap, mapNew, mapFree, mapGet, mapSet, mapBytes, mapCapacity, mapKeyAt, mapValueAt, EMPTY } from "./hashmap";
 import { Node, Group, Endpoint, Seq, seqToken } from "./nodes";
-import { Tree, edgeChild, findSeq } from "./tree";
+import { Tree, getChild, findSeq, SCAN_CHILDREN, edgeParent, edgeToken } from "./tree";
 import { hasEndpoint } from "./endpoints";
 import { Check } from "./integrity-codes";
 
@@ -81,7 +81,7 @@ function checkNode(t: Tree, node: Node): i32 {
     const ref = node.ref;
     if (!ref || !isLive(t, ref) || node.refIdx < 0 || node.refIdx + node.length > ref.len) return fail(Check.BAD_REF, node);
     if (node.token != seqToken(ref, node.refIdx)) return fail(Check.BAD_FIRST_TOKEN, node);
-    if (edgeChild(t, node.parent!, node.token) !== node) return fail(Check.NOT_IN_PARENT, node);
+    if (getChild(t, node.parent!, node.token) !== node) return fail(Check.NOT_IN_PARENT, node);
     let e = node.endpoints;
     while (e) {
       if (!checkEndpoint(t, node, e)) return fail(Check.BAD_ENDPOINT, node);
@@ -104,7 +104,6 @@ function checkNode(t: Tree, node: Node): i32 {
     seen++;
     sum += child.count;
     if (child.parent !== node) return fail(Check.CHILD_PARENT, child);
-    if (edgeChild(t, node, child.token) !== child) return fail(Check.NOT_IN_PARENT, child);
     if (!isRoot && child.count >= node.count) return fail(Check.CHILD_COUNT_NOT_LESS, child);
     const g = child.group;
     if (!g) return fail(Check.GROUP_LINKS, child);
@@ -126,11 +125,41 @@ function checkNode(t: Tree, node: Node): i32 {
   if (prev !== tail || tail.group!.next) return fail(Check.SIBLING_LINKS, node);
   if (seen != node.numChildren) return fail(Check.CHILD_TOTAL, node);
   if (sum > <i64>node.count) return fail(Check.CHILDREN_SUM, node);
+  // Each child is found by its token (through the list or the edge table:
+  // checked once the child total is known good, as it picks the way).
+  child = head;
+  while (child) {
+    if (getChild(t, node, child.token) !== child) return fail(Check.NOT_IN_PARENT, child);
+    child = child.nextSibling;
+  }
+  if (node.numChildren > SCAN_CHILDREN) tableEdges += node.numChildren;
   return Check.OK;
+}
+
+// Edges the table must hold: the children of nodes with more than
+// SCAN_CHILDREN children (see tree.ts), summed by checkNode.
+let tableEdges: u32 = 0;
+
+// The edge table holds nothing but the wide nodes' children: with each of
+// those found (checkNode), any further entry is stale. Reported at the
+// child it names, or the root when that child looks right.
+function checkTableSize(t: Tree): i32 {
+  if (t.edges.size == tableEdges) return Check.OK;
+  for (let i: u32 = 0, n = mapCapacity(t.edges); i < n; i++) {
+    const key = mapKeyAt(t.edges, i);
+    if (key == EMPTY) continue;
+    const parent = edgeParent(key);
+    const child = changetype<Node>(<usize>mapValueAt(t.edges, i));
+    if (parent.numChildren <= SCAN_CHILDREN || child.parent !== parent || child.token != edgeToken(key)) {
+      return fail(Check.NOT_IN_PARENT, child);
+    }
+  }
+  return fail(Check.NOT_IN_PARENT, t.root);
 }
 
 export function checkIntegrity(t: Tree): i32 {
   failedNode = 0;
+  tableEdges = 0;
   // 1. Structure of every node.
   stackLen = 0;
   push(t.root);
@@ -144,6 +173,8 @@ export function checkIntegrity(t: Tree): i32 {
       c = c.nextSibling;
     }
   }
+  const tableCode = checkTableSize(t);
+  if (tableCode != Check.OK) return tableCode;
   // 2. Every stored suffix (up to maxDepth tokens) is findable, and ends at
   //    a node holding its endpoint; count the visits on the way.
   const visits: HashMap = mapNew(1024);
@@ -155,7 +186,7 @@ export function checkIntegrity(t: Tree): i32 {
       let node = t.root;
       bump(visits, node);
       while (idx < s.len && idx - start < t.maxDepth) {
-        const child = edgeChild(t, node, seqToken(s, idx));
+        const child = getChild(t, node, seqToken(s, idx));
         if (!child) { code = fail(Check.SUFFIX_MISSING, node); break; }
         node = child;
         bump(visits, node);
@@ -219,7 +250,7 @@ export function memoryBytes(t: Tree): usize {
   }
   let s = t.firstSeq;
   while (s) {
-    total += offsetof<Seq>() + (<usize>s.cap << 2) + (<usize>t.maxDepth << 2);
+    total += offsetof<Seq>() + (<usize>s.cap << 2) + (s.active ? <usize>t.maxDepth << 3 : 0);
     s = s.next;
   }
   return total;

@@ -74,6 +74,7 @@ export function recordLayout(): usize {
   put("Seq.active", offsetof<Seq>("active"));
   put("Seq.activeStart", offsetof<Seq>("activeStart"));
   put("Seq.activeSize", offsetof<Seq>("activeSize"));
+  put("Seq.alone", offsetof<Seq>("alone"));
   put("Seq.endpoints", offsetof<Seq>("endpoints"));
   put("Seq.prev", offsetof<Seq>("prev"));
   put("Seq.next", offsetof<Seq>("next"));

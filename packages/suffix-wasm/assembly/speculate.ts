@@ -5,8 +5,10 @@
 // Arithmetic is float32 where the reference uses float, so probabilities,
 // scores and cut-offs agree with ArcticInference to the last bit.
 
-import { Node, nodeTokens } from "./nodes";
-import { Tree, edgeChild } from "./tree";
+import { Node, Seq, nodeTokens } from "./nodes";
+import { Tree } from "./tree";
+import { findLoci, locate, matchedLen, locusNode, locusIdx, sharedLen, emptyBelow, matchContext, matchNode, matchIdx } from "./loci";
+import { DEBUG } from "./debug";
 
 // A draft: tokens, parents (-1 = child of the context), probs, score and
 // match length. `best` and `cur` swap so the best draft survives while the
@@ -65,39 +67,6 @@ export function bestDraft(): Draft {
   return best;
 }
 
-// Result of matching: the node where the match ends and how many of its
-// tokens were consumed; null when the pattern does not occur.
-let matchNode: Node | null = null;
-let matchIdx: i32 = 0;
-
-function matchContext(t: Tree, ctx: usize, start: i32, end: i32): void {
-  let node = t.root;
-  let idx = 0;
-  let ref: usize = 0;
-  for (let i = start; i < end; i++) {
-    const c = load<i32>(ctx + (<usize>i << 2));
-    if (idx >= node.length) {
-      // The edge table, not the sibling scan append uses: matching reads
-      // only the child it finds, so one probe beats touching every sibling.
-      const child = edgeChild(t, node, c);
-      if (!child) {
-        matchNode = null;
-        return;
-      }
-      node = child;
-      ref = nodeTokens(node);
-      idx = 0;
-    }
-    if (load<i32>(ref + (<usize>idx << 2)) != c) {
-      matchNode = null;
-      return;
-    }
-    idx++;
-  }
-  matchNode = node;
-  matchIdx = idx;
-}
-
 function speculatePath(t: Tree, d: Draft, start: Node, startIdx: i32, maxTokens: i32, minProb: f32): void {
   let node = start;
   let idx = startIdx;
@@ -120,8 +89,8 @@ function speculatePath(t: Tree, d: Draft, start: Node, startIdx: i32, maxTokens:
 
 // Binary max-heap of (prob, node, idx, parent) items. Push and pop follow
 // libstdc++'s std::priority_queue step for step, so equal probabilities come
-// out in the same order as in the reference implementation.
-const ITEM: usize = 16;
+// out in the same order as in the reference implementation. Items are 16
+// bytes: prob f32, node, idx, parent.
 let heapBuf: usize = 0;
 let heapCap: i32 = 0;
 let heapLen: i32 = 0;
@@ -133,7 +102,11 @@ let heapLen: i32 = 0;
   return load<f32>(itemAt(i));
 }
 @inline function copyItem(dst: i32, src: i32): void {
-  memory.copy(itemAt(dst), itemAt(src), ITEM);
+  // Two 8-byte moves: V8 runs memory.copy as a call.
+  const d = itemAt(dst);
+  const s = itemAt(src);
+  store<u64>(d, load<u64>(s));
+  store<u64>(d, load<u64>(s, 8), 8);
 }
 function writeItem(i: i32, prob: f32, node: Node, idx: i32, parent: i32): void {
   const p = itemAt(i);
@@ -230,30 +203,43 @@ function speculateTree(t: Tree, d: Draft, start: Node, startIdx: i32, maxTokens:
   }
 }
 
-// Try every match length from 1 up to (excluding) the context length, stop
-// at the first that does not occur, and keep the highest-scoring draft (a
-// longer match wins ties). Returns the number of draft tokens.
+// The reference tries every match length from 1 up to (excluding) the
+// context length, stops at the first that does not occur, and keeps the
+// highest-scoring draft, the longest match winning ties. Here the lengths
+// run from the longest down, so a shorter match must score strictly higher;
+// and since a draft scores at most its token limit (each prob is at most 1),
+// which never grows as the length shrinks, the loop stops as soon as that
+// limit cannot beat the best score, or `floor` (speculatePair: the score the
+// other tree's draft already has). Same draft, without drafting from
+// lengths that cannot win. `hint`: see loci.ts. Returns the draft size.
 export function speculate(
   t: Tree, ctx: usize, ctxLen: i32, maxSpecTokens: i32,
-  factor: f32, offset: f32, minProb: f32, useTree: bool,
+  factor: f32, offset: f32, minProb: f32, useTree: bool, hint: Seq | null, floor: f32,
 ): i32 {
   draftReserve(best, maxSpecTokens);
   draftReserve(cur, maxSpecTokens);
   best.size = 0;
   best.score = 0;
   best.matchLen = 0;
-  for (let matchLen = 1; matchLen < ctxLen; matchLen++) {
-    matchContext(t, ctx, ctxLen - matchLen, ctxLen);
-    const node = matchNode;
-    if (!node) break;
+  findLoci(t, ctx, ctxLen, hint);
+  for (let matchLen = matchedLen; matchLen >= 1; matchLen--) {
     const limit = <i32>(<f64>(<f32>matchLen * factor + offset) + 1e-6);
     let maxTokens = limit < maxSpecTokens ? limit : maxSpecTokens;
     if (maxTokens < 0) maxTokens = 0;
+    const bound = <f32>maxTokens;
+    if (bound <= floor || (matchLen < matchedLen && bound <= best.score)) break;
+    if (matchLen < matchedLen && matchLen <= sharedLen && matchLen > emptyBelow) {
+      // Empty drafts (see loci.ts) cannot beat the longest match's.
+      matchLen = emptyBelow + 1;
+      continue;
+    }
+    locate(t, matchLen);
+    const node = locusNode!;
     cur.size = 0;
     cur.score = 0;
-    if (useTree) speculateTree(t, cur, node, matchIdx, maxTokens, minProb);
-    else speculatePath(t, cur, node, matchIdx, maxTokens, minProb);
-    if (cur.score >= best.score) {
+    if (useTree) speculateTree(t, cur, node, locusIdx, maxTokens, minProb);
+    else speculatePath(t, cur, node, locusIdx, maxTokens, minProb);
+    if (matchLen == matchedLen || cur.score > best.score) {
       const tmp = best;
       best = cur;
       cur = tmp;
@@ -264,21 +250,94 @@ export function speculate(
 }
 
 // Drafts from a request's own tree and the global tree (0: none) over the
-// same context; the global draft wins only with a strictly higher score.
+// same context; the global draft wins only with a strictly higher score, so
+// the global tree drafts only from lengths that can score higher.
 export function speculatePair(
-  local: Tree, global: usize, ctx: usize, ctxLen: i32, maxSpecTokens: i32,
-  factor: f32, offset: f32, minProb: f32, useTree: bool,
+  local: Tree, localHint: Seq | null, global: usize, globalHint: Seq | null, ctx: usize, ctxLen: i32,
+  maxSpecTokens: i32, factor: f32, offset: f32, minProb: f32, useTree: bool,
 ): i32 {
-  speculate(local, ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree);
-  if (global == 0) return best.size;
+  speculate(local, ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree, localHint, -1);
+  if (global == 0) {
+    if (DEBUG) checkPair(local, global, ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree);
+    return best.size;
+  }
   let tmp = held;
   held = best;
   best = tmp;
-  speculate(changetype<Tree>(global), ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree);
+  speculate(changetype<Tree>(global), ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree, globalHint, held.score);
   if (!(best.score > held.score)) {
     tmp = held;
     held = best;
     best = tmp;
   }
+  if (DEBUG) checkPair(local, global, ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree);
   return best.size;
+}
+
+// ---- debug build: the reference's own loop, to compare with ----
+
+// The reference's speculate: every length from 1 up, each walked from the
+// root, the last best draft kept. Returns a new draft (the caller frees it).
+function referenceSpeculate(
+  t: Tree, ctx: usize, ctxLen: i32, maxSpecTokens: i32, factor: f32, offset: f32, minProb: f32, useTree: bool,
+): Draft {
+  let top = draftNew();
+  let next = draftNew();
+  draftReserve(top, maxSpecTokens);
+  draftReserve(next, maxSpecTokens);
+  for (let matchLen = 1; matchLen < ctxLen; matchLen++) {
+    matchContext(t, ctx, ctxLen - matchLen, ctxLen);
+    const node = matchNode;
+    if (!node) break;
+    const limit = <i32>(<f64>(<f32>matchLen * factor + offset) + 1e-6);
+    let maxTokens = limit < maxSpecTokens ? limit : maxSpecTokens;
+    if (maxTokens < 0) maxTokens = 0;
+    next.size = 0;
+    next.score = 0;
+    if (useTree) speculateTree(t, next, node, matchIdx, maxTokens, minProb);
+    else speculatePath(t, next, node, matchIdx, maxTokens, minProb);
+    if (next.score >= top.score) {
+      const tmp = top;
+      top = next;
+      next = tmp;
+      top.matchLen = matchLen;
+    }
+  }
+  draftFree(next);
+  return top;
+}
+
+function draftFree(d: Draft): void {
+  if (d.tokens) {
+    heap.free(d.tokens);
+    heap.free(d.parents);
+    heap.free(d.probs);
+  }
+  heap.free(changetype<usize>(d));
+}
+
+// Asserts that speculatePair's draft (in `best`) is the reference's, bit for bit.
+function checkPair(
+  local: Tree, global: usize, ctx: usize, ctxLen: i32, maxSpecTokens: i32, factor: f32, offset: f32, minProb: f32, useTree: bool,
+): void {
+  let want = referenceSpeculate(local, ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree);
+  if (global) {
+    const g = referenceSpeculate(changetype<Tree>(global), ctx, ctxLen, maxSpecTokens, factor, offset, minProb, useTree);
+    if (g.score > want.score) {
+      draftFree(want);
+      want = g;
+    } else {
+      draftFree(g);
+    }
+  }
+  let same = want.size == best.size && want.matchLen == best.matchLen &&
+    reinterpret<u32>(want.score) == reinterpret<u32>(best.score);
+  for (let i = 0; same && i < want.size; i++) {
+    const off = <usize>i << 2;
+    same = load<i32>(want.tokens + off) == load<i32>(best.tokens + off) &&
+      load<i32>(want.parents + off) == load<i32>(best.parents + off) &&
+      load<u32>(want.probs + off) == load<u32>(best.probs + off);
+  }
+  draftFree(want);
+  assert(same, "speculate: the draft differs from the reference's loop over every match length");
 }

@@ -84,6 +84,10 @@ export class SuffixDecodingCache {
     const tree = this.local("reqId", reqId);
     tree.dispose();
     this.localTrees.delete(reqId);
+    // The cached response never grows again (a restarted request gets a new
+    // sequence): drop what only growing it needs.
+    const seqId = this.reqToSeq.get(reqId);
+    if (seqId !== undefined) this.runtime.exports.treeFinish(this.globalTree.live(), seqId);
   }
 
   /** Appends generated tokens to the request's tree and its cached response. */
@@ -121,8 +125,9 @@ export class SuffixDecodingCache {
     const o = resolveSpeculateOptions(options, this.maxTreeDepth);
     const rt = this.runtime;
     const n = rt.writeTokens(ctx, Math.max(0, ctx.length - this.maxTreeDepth), ctx.length);
-    const size = rt.exports.cacheSpeculate(
-      tree.live(), this.maxCachedRequests === 0 ? 0 : this.globalTree.live(), n,
+    const seqId = this.reqToSeq.get(reqId);
+    const size = rt.exports.cacheSpeculateSeqs(
+      tree.live(), LOCAL_SEQ, this.maxCachedRequests === 0 ? 0 : this.globalTree.live(), seqId ?? -1, n,
       o.maxSpecTokens, o.maxSpecFactor, o.maxSpecOffset, o.minTokenProb, o.useTreeSpec ? 1 : 0,
     );
     return rt.readDraft(size);

@@ -14,6 +14,8 @@ export interface SuffixWasmExports {
   /** Appends the I/O buffer's `n` tokens to `localSeq` of `local` and (when `global` is not 0) `globalSeq` of `global`. */
   cacheExtend(local: number, localSeq: number, global: number, globalSeq: number, n: number): void;
   treeAppend(tree: number, seqId: number, token: number): void;
+  /** Sequence `seqId` will not grow again: frees what only growing needs (extending it afterwards throws). */
+  treeFinish(tree: number, seqId: number): void;
   treeRemove(tree: number, seqId: number): number;
   treeSeqLength(tree: number, seqId: number): number;
   treeNumSeqs(tree: number): number;
@@ -24,6 +26,11 @@ export interface SuffixWasmExports {
   cacheSpeculate(
     local: number, global: number, ctxLen: number, maxSpecTokens: number, maxSpecFactor: number,
     maxSpecOffset: number, minTokenProb: number, useTreeSpec: number,
+  ): number;
+  /** cacheSpeculate for a context continuing `localSeq` of `local` and `globalSeq` of `global` (a hint: any context is answered correctly). */
+  cacheSpeculateSeqs(
+    local: number, localSeq: number, global: number, globalSeq: number, ctxLen: number, maxSpecTokens: number,
+    maxSpecFactor: number, maxSpecOffset: number, minTokenProb: number, useTreeSpec: number,
   ): number;
   /** Address of the last draft's record: size, tokens, parents, probs (i32 addresses), score (f32), matchLen. */
   draftResult(): number;
@@ -47,6 +54,11 @@ export type WasmSource =
   | { bytes: BufferSource }
   | { url: string | URL }
   | { module: WebAssembly.Module };
+
+// Token arrays up to this long are copied into wasm memory element by element.
+const SMALL_COPY = 256;
+// Drafts up to this long are read into new on-heap arrays (16 int32s = 64 bytes).
+const SMALL_DRAFT = 16;
 
 export class SuffixRuntime {
   readonly exports: SuffixWasmExports;
@@ -97,10 +109,12 @@ export class SuffixRuntime {
     }
     const ptr = this.ioIndex;
     this.views();
-    if (ArrayBuffer.isView(tokens)) {
+    if (n > SMALL_COPY && ArrayBuffer.isView(tokens)) {
       const typed = tokens as Int32Array;
       this.i32.set(start === 0 && end === typed.length ? typed : typed.subarray(start, end), ptr);
     } else {
+      // A short copy in a loop beats creating a subarray view to set() from
+      // (speculation copies at most maxTreeDepth + 1 tokens per call).
       const view = this.i32;
       for (let i = 0; i < n; i++) view[ptr + i] = tokens[start + i];
     }
@@ -111,14 +125,31 @@ export class SuffixRuntime {
   readDraft(size: number): Draft {
     this.views();
     const i32 = this.i32;
+    const f32 = this.f32;
     const r = this.result;
-    return {
-      tokenIds: i32.slice(i32[r + 1] >>> 2, (i32[r + 1] >>> 2) + size),
-      parents: i32.slice(i32[r + 2] >>> 2, (i32[r + 2] >>> 2) + size),
-      probs: this.f32.slice(i32[r + 3] >>> 2, (i32[r + 3] >>> 2) + size),
-      score: this.f32[r + 4],
-      matchLen: i32[r + 5],
-    };
+    const t = i32[r + 1] >>> 2;
+    const p = i32[r + 2] >>> 2;
+    const q = i32[r + 3] >>> 2;
+    let tokenIds: Int32Array;
+    let parents: Int32Array;
+    let probs: Float32Array;
+    if (size <= SMALL_DRAFT) {
+      // Arrays this small live on the JS heap (V8 keeps typed arrays of up
+      // to 64 bytes there); new + a loop beats slice() on them.
+      tokenIds = new Int32Array(size);
+      parents = new Int32Array(size);
+      probs = new Float32Array(size);
+      for (let i = 0; i < size; i++) {
+        tokenIds[i] = i32[t + i];
+        parents[i] = i32[p + i];
+        probs[i] = f32[q + i];
+      }
+    } else {
+      tokenIds = i32.slice(t, t + size);
+      parents = i32.slice(p, p + size);
+      probs = f32.slice(q, q + size);
+    }
+    return { tokenIds, parents, probs, score: f32[r + 4], matchLen: i32[r + 5] };
   }
 
   readInt32(ptr: number, n: number): Int32Array {

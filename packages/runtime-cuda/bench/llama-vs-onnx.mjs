@@ -93,6 +93,14 @@ async function load(backend, dtype) {
     ? await Engine.load(onnxDir, { ...common, dtype })
     : await Engine.load(ggufFile(dtype), { ...common, gpuLayers });
   console.log(`loaded ${backend} ${label(backend, dtype)} in ${((performance.now() - t) / 1000).toFixed(1)} s (${engine.provider.reason})`);
+  // A model this size measures its verify-cost curve in the background while idle (then caches it): wait for it
+  // here, or it would run while the other engine takes its turn and slow that one down.
+  const init = engine.verifyCostInit;
+  if (init?.background) {
+    const t0 = performance.now();
+    await init.background;
+    console.log(`  verify-cost curve measured in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
   return engine;
 }
 

@@ -3,8 +3,8 @@
 // speculate and update (in alternating order), each call timed on its own.
 // Each step's time is the minimum over the runs, so a step that lost its core
 // to another process in one run counts its undisturbed time; B/A is then the
-// ratio of the sums. More robust to a loaded machine than compare-builds.mjs,
-// whose update figure is the difference of two long replays.
+// ratio of the sums. (It replaced compare-builds.mjs, whose update figure was
+// the difference of two long replays' CPU times: too noisy on a loaded machine.)
 //   node bench/ab-steps.mjs OLD_DIST_DIR [NEW_DIST_DIR=dist] [runs=5] [traces=codegen,sql,chat,agentic]
 import { loadavg } from "node:os";
 import { resolve } from "node:path";

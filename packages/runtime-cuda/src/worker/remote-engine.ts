@@ -12,6 +12,7 @@
 import { resolve } from "node:path";
 import { Worker, type ResourceLimits } from "node:worker_threads";
 import { errorFromData, GlimpseConfigError } from "../errors.js";
+import { llamaThreadSlot, releaseExitedThread } from "../backend/llama/llama-thread.js";
 import { checkConstraint, type OutputConstraint } from "../grammar/constraint.js";
 import type { EngineCall, GenerationStream, InferenceEngine } from "../inference-engine.js";
 import { emptyMetrics, type SpecMetrics } from "../metrics.js";
@@ -69,7 +70,10 @@ export class RemoteEngine implements InferenceEngine {
     if (options.acceptRule) throw new GlimpseConfigError("acceptRule", "cannot cross to a worker thread; use Engine for a custom rule");
     const { acceptRule: _local, ...rest } = options;
     const init: WorkerInit = { modelDir: dir, options: rest };
+    llamaThreadSlot(); // before the worker starts: it inherits the slot, should it run llama.cpp
     const worker = new Worker(new URL("./engine-worker.js", import.meta.url), { workerData: init, resourceLimits: limits.resourceLimits });
+    const threadId = worker.threadId; // -1 once it has exited
+    worker.once("exit", () => releaseExitedThread(threadId));
     const first = await new Promise<FromWorker>((res, rej) => {
       worker.once("message", (m: FromWorker | FromWorker[]) => res(Array.isArray(m) ? m[0] : m));
       worker.once("error", rej);
@@ -190,7 +194,11 @@ export class RemoteEngine implements InferenceEngine {
       this.closedResolve = res;
       if (this.dead) res(); // nobody left to answer "closed"
       else this.post({ type: "close" });
-    }).then(() => this.worker.terminate().then(() => {}));
+    }).then(async () => {
+      const threadId = this.worker.threadId;
+      await this.worker.terminate();
+      releaseExitedThread(threadId); // at once: the next engine of this process may run llama.cpp when close() resolves
+    });
     return this.closing;
   }
 

@@ -1,14 +1,14 @@
 // Choosing the backend and the errors of the llama.cpp backend: a missing or
 // corrupt .gguf, a backend that does not fit the path, options that apply to
-// the other backend, node-llama-cpp not installed; and the engine in a worker
-// thread (RemoteEngine) on a GGUF file.
+// the other backend, node-llama-cpp not installed. (RemoteEngine on a GGUF
+// file: llama-remote.llama.test.ts, whose main thread never loads llama.cpp.)
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Engine, GlimpseConfigError, ModelLoadError, RemoteEngine, type EngineOptions } from "../../dist/index.js";
+import { Engine, GlimpseConfigError, ModelLoadError, type EngineOptions } from "../../dist/index.js";
 import { REPO_ROOT } from "../model-dir.js";
 import { EMBEDDED_DIR, tinyGguf, type TinyGguf } from "./tiny-gguf.js";
 
@@ -130,22 +130,5 @@ describe("node-llama-cpp not installed", () => {
     expect(onGguf.message).toMatch(/runs on llama\.cpp: install the optional node-llama-cpp with `npm run setup:llama`/);
     // The onnxruntime backend does not need it.
     expect(onFolder).toEqual({ loaded: "onnxruntime" });
-  });
-});
-
-describe("RemoteEngine on a .gguf file", () => {
-  it("loads the llama.cpp backend in the worker and decodes the tokens of an Engine in this thread", { timeout: 180_000 }, async () => {
-    const options = { speculativeConfig: { method: "suffix" }, maxBatchSize: 4, intraOpThreads: 1 } as const;
-    const [remote, local] = await Promise.all([RemoteEngine.load(gguf.file, options), Engine.load(gguf.file, options)]);
-    expect(remote.provider.backend).toBe("llama.cpp");
-    expect(remote.modelDir).toBe(local.modelDir); // the description folder, read by both threads
-    for (const prompt of ["function add(a, b) {", "SELECT name FROM users WHERE", "[1, 2, 3, 1, 2, 3, 1, 2,"]) {
-      const want = await local.generate({ prompt, maxTokens: 24, ignoreEos: true });
-      const got = await remote.generate({ prompt, maxTokens: 24, ignoreEos: true });
-      expect(got.tokenIds, prompt).toEqual(want.tokenIds);
-      expect(got.text).toBe(want.text);
-    }
-    await Promise.all([remote.close(), local.close()]);
-    await expect(RemoteEngine.load(join(gguf.work, "absent.gguf"))).rejects.toThrow(ModelLoadError);
   });
 });

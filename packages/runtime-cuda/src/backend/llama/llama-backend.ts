@@ -11,6 +11,7 @@
 import type { DecoderBackend, KvRows, LogitsNeed, PassOutput, PrefilledRow, PrefillRequest } from "../decoder-backend.js";
 import type { RowLogits } from "../../sampling/row-logits.js";
 import type { StepRow } from "../../verify/step-inputs.js";
+import { LlamaHiddenReader } from "./llama-hidden.js";
 import { generateNext, LlamaRowLogits } from "./llama-logits.js";
 import type { EvaluateOutput, LlamaContext, LlamaContextSequence, LlamaModel } from "./node-llama.js";
 import { SequencePool } from "./sequence-pool.js";
@@ -29,22 +30,43 @@ export class LlamaRows implements KvRows {
   }
 }
 
-/** What one pass evaluated in each row: its sequence, where its inputs start, how many. */
+/** What one pass evaluated in each row: its sequence, its inputs, where they start, how many. */
 interface Evaluated {
   row: LlamaRow;
+  tokens: readonly number[];
   start: number;
   count: number;
 }
 
+/** A hidden state the engine took from a pass, filled by `advance` (llama-hidden.ts). */
+interface HiddenAsked {
+  input: number;
+  into: Float32Array;
+}
+
 export class LlamaPass implements PassOutput {
-  constructor(readonly width: number, private readonly logits: readonly RowLogits[], readonly evaluated: readonly Evaluated[]) {}
+  /** Per row, the hidden state asked for: only once the pass is verified is it known which input's is needed. */
+  readonly asked = new Map<number, HiddenAsked>();
+
+  constructor(
+    readonly width: number,
+    private readonly logits: readonly RowLogits[],
+    readonly evaluated: readonly Evaluated[],
+    private readonly hiddenSize: number | null,
+    /** A one-row pass's last input's hidden state, read as the evaluation ended. */
+    readonly lastHidden: Float32Array | null,
+  ) {}
 
   row(i: number): RowLogits {
     return this.logits[i];
   }
 
-  hidden(): null {
-    return null;
+  /** An array `advance` fills before the engine drafts again (the proposers read it only then). */
+  hidden(i: number, j: number): Float32Array | null {
+    if (this.hiddenSize === null) return null;
+    const into = new Float32Array(this.hiddenSize);
+    this.asked.set(i, { input: j, into });
+    return into;
   }
 }
 
@@ -64,35 +86,55 @@ export interface LlamaBackendOptions {
   contextSize: number;
   threads: number;
   vocabSize: number;
+  /** The speculator's input width when the proposer drafts from the target's hidden state, else null. */
+  hiddenSize: number | null;
 }
 
 export class LlamaBackend implements DecoderBackend<LlamaRows, LlamaPass> {
   readonly name = "llama.cpp";
   readonly trees = false;
-  readonly hiddenState = false;
+  readonly hiddenState: boolean;
   readonly maxHeldRows: number;
+  private readonly hidden: LlamaHiddenReader | null;
   private readonly pool: SequencePool;
   /** Calls evaluating or erasing in progress; rows freed meanwhile are cleared once none is. */
   private busy = 0;
   private readonly pending: LlamaRow[] = [];
 
-  private constructor(readonly model: LlamaModel, readonly context: LlamaContext, private readonly options: LlamaBackendOptions) {
+  private constructor(
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    private readonly options: LlamaBackendOptions,
+  ) {
     this.maxHeldRows = options.maxHeldRows;
+    this.hidden = options.hiddenSize === null ? null : LlamaHiddenReader.of(context, options.hiddenSize);
+    this.hiddenState = this.hidden !== null;
     this.pool = new SequencePool(context, options.maxBatchSize + options.maxHeldRows);
   }
 
+  /** The model's context; `close` disposes both. */
   static async create(model: LlamaModel, options: LlamaBackendOptions): Promise<LlamaBackend> {
     const sequences = options.maxBatchSize + options.maxHeldRows;
-    const context = await model.createContext({ sequences, contextSize: options.contextSize, threads: options.threads, failedCreationRemedy: false });
-    return new LlamaBackend(model, context, options);
+    const context = await model.createContext({
+      sequences: sequences + (options.hiddenSize !== null ? 1 : 0), // the hidden-state reader's scratch sequence
+      contextSize: options.contextSize, threads: options.threads, failedCreationRemedy: false,
+      ...(options.hiddenSize !== null ? { _embeddings: true } : {}),
+    });
+    try {
+      return new LlamaBackend(model, context, options);
+    } catch (err) {
+      await context.dispose();
+      throw err;
+    }
   }
 
   emptyBatch(): LlamaRows {
     return new LlamaRows([]);
   }
 
-  /** All at once: each prompt runs in its own sequence, and llama.cpp batches them. */
+  /** All at once: each prompt runs in its own sequence, and llama.cpp batches them; one by one when its hidden state is read. */
   prefillGroups(lengths: readonly number[]): number[][] {
+    if (this.hidden) return lengths.map((_, i) => [i]);
     return lengths.length > 0 ? [lengths.map((_, i) => i)] : [];
   }
 
@@ -101,14 +143,17 @@ export class LlamaBackend implements DecoderBackend<LlamaRows, LlamaPass> {
       const rows: LlamaRow[] = [];
       try {
         for (let i = 0; i < prompts.length; i++) rows.push(new LlamaRow(await this.pool.acquire()));
-        const outs = await Promise.all(prompts.map((p, i) => {
+        const evaluate = (p: PrefillRequest, i: number) => {
           const last = p.tokens.length - 1;
           return rows[i].seq.controlledEvaluate(p.tokens.map((t, j) => (j === last ? [t, { generateNext: generateNext(p.need) }] : t)));
-        }));
+        };
+        // One prompt per group when hidden states are read (prefillGroups): its last token ends the evaluation.
+        const outs = await Promise.all(prompts.map(evaluate));
+        const hidden = this.hidden && prompts.length === 1 ? this.hidden.latest() : null;
         return rows.map((row, i) => ({
           state: new LlamaRows([row]),
           logits: new LlamaRowLogits([outs[i][prompts[i].tokens.length - 1]], this.options.vocabSize),
-          hidden: null,
+          hidden,
         }));
       } catch (err) {
         for (const row of rows) this.free(row);
@@ -140,7 +185,7 @@ export class LlamaBackend implements DecoderBackend<LlamaRows, LlamaPass> {
         if (!row.freed && row.seq.nextTokenIndex !== r.cachedLength) {
           throw new Error(`llama.cpp sequence holds ${row.seq.nextTokenIndex} tokens, the request ${r.cachedLength}`);
         }
-        return { row, start: r.cachedLength, count: row.freed ? 0 : tokens.length };
+        return { row, tokens, start: r.cachedLength, count: row.freed ? 0 : tokens.length };
       });
       // Every row's evaluation is queued in this tick: node-llama-cpp decodes them as one batch.
       const outs = await Promise.all(rows.map((r, i) => {
@@ -149,20 +194,35 @@ export class LlamaBackend implements DecoderBackend<LlamaRows, LlamaPass> {
         return evaluated[i].row.seq.controlledEvaluate(r.layout.tokens.map((t) => [t, ask]));
       }));
       const logits = outs.map((o) => (o ? new LlamaRowLogits(o as (EvaluateOutput | undefined)[], this.options.vocabSize) : ENDED));
-      return new LlamaPass(Math.max(...rows.map((r) => r.layout.tokens.length)), logits, evaluated);
+      // One row evaluated: the evaluation's last token is its last input, whose hidden state serves when all its draft is accepted.
+      const lastHidden = this.hidden && rows.length === 1 && evaluated[0].count > 0 ? this.hidden.latest() : null;
+      return new LlamaPass(Math.max(...rows.map((r) => r.layout.tokens.length)), logits, evaluated, this.options.hiddenSize, lastHidden);
     });
   }
 
-  /** Erases each row's rejected inputs (a chain keeps a prefix of its inputs) from its sequence. */
+  /** Erases each row's rejected inputs (a chain keeps a prefix of its inputs) from its sequence; then reads the hidden states asked for. */
   advance(state: LlamaRows, out: LlamaPass, keep: readonly Uint8Array[]): Promise<LlamaRows> {
     return this.tracked(async () => {
-      await Promise.all(out.evaluated.map(({ row, start, count }, i) => {
-        let kept = 0;
-        while (kept < count && keep[i][kept]) kept++;
-        return this.erase(row, start + kept, start + count);
-      }));
+      const kept = out.evaluated.map(({ count }, i) => {
+        let n = 0;
+        while (n < count && keep[i][n]) n++;
+        return n;
+      });
+      await Promise.all(out.evaluated.map(({ row, start, count }, i) => this.erase(row, start + kept[i], start + count)));
+      if (this.hidden) await this.readHidden(out, kept);
       return state;
     });
+  }
+
+  /** Each asked row's hidden state at its last kept input (one evaluation per row: llama.cpp reads back only the last token's). */
+  private async readHidden(out: LlamaPass, kept: readonly number[]): Promise<void> {
+    for (const [i, { input, into }] of out.asked) {
+      const { row, tokens, count } = out.evaluated[i];
+      if (row.freed || count === 0) continue;
+      if (input !== kept[i] - 1) throw new Error(`the hidden state of input ${input} was asked for, but the row keeps ${kept[i]} inputs`);
+      if (out.lastHidden && input === count - 1) into.set(out.lastHidden);
+      else await this.hidden!.atLast(row.seq, tokens[input], into);
+    }
   }
 
   discard(_state: LlamaRows, out: LlamaPass): Promise<void> {

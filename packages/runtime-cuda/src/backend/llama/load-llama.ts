@@ -5,13 +5,14 @@
 // everything above the backend reads it as it reads an ONNX folder, and one
 // context created with a sequence per row.
 
+import { dirname } from "node:path";
 import { GlimpseConfigError, ModelLoadError } from "../../errors.js";
 import { modelSetup, type EngineOptions, type LoadedModel } from "../../model/loader.js";
 import { chooseProvider, DEVICES, macsPerToken, threadsForModel, type ProviderChoice } from "../../model/session.js";
-import { createProposer, parseSpeculativeConfig } from "../../proposers/index.js";
+import { createProposer } from "../../proposers/index.js";
 import { describeGguf } from "./gguf-description.js";
 import { LlamaBackend } from "./llama-backend.js";
-import { getLlama, importNodeLlama, takeLlamaErrors, type Llama, type LlamaGpu, type LlamaModel } from "./node-llama.js";
+import { importNodeLlama, llamaFor, takeLlamaErrors, type Llama, type LlamaGpu, type LlamaModel } from "./node-llama.js";
 
 /** Options that choose among an ONNX folder's graphs or tune onnxruntime, meaningless for a GGUF file. */
 const ONNX_ONLY = ["graph", "dtype"] as const;
@@ -34,8 +35,9 @@ function gpuFor(options: EngineOptions, gpuLayers: number | "auto" | "max"): "au
 async function loadLibrary(options: EngineOptions, gpu: "auto" | LlamaGpu, file: string): Promise<Llama> {
   const lib = await importNodeLlama(file);
   try {
-    return await getLlama(lib, gpu);
+    return await llamaFor(lib, gpu, file);
   } catch (err) {
+    if (err instanceof ModelLoadError) throw err; // another thread holds llama.cpp
     const why = (err as Error).message;
     if (options.device === "cuda") {
       throw new GlimpseConfigError("device", `'cuda' requested, but node-llama-cpp's CUDA build cannot load here (it needs an NVIDIA GPU and the CUDA runtime libraries): ${why}`);
@@ -56,15 +58,6 @@ async function loadWeights(llama: Llama, file: string, gpuLayers: number | "auto
   }
 }
 
-/** Speculators that draft from the target's hidden state: llama.cpp gives none. */
-function checkProposer(options: EngineOptions): void {
-  const speculative = options.speculativeConfig == null ? null : parseSpeculativeConfig(options.speculativeConfig);
-  if (speculative && (speculative.method === "arctic" || speculative.method === "mlp_speculator")) {
-    throw new GlimpseConfigError("speculative_config.method", `"${speculative.method}" drafts from the target's last hidden state, which the llama.cpp backend `
-      + `does not give (node-llama-cpp exposes no per-position hidden states): use "suffix" or "ngram", or run an ONNX folder`);
-  }
-}
-
 function providerOf(llama: Llama, model: LlamaModel, gpuLayers: number | "auto" | "max"): ProviderChoice {
   const total = model.fileInsights.totalLayers;
   const build = `llama.cpp ${llama.buildType} build`;
@@ -82,7 +75,6 @@ export async function loadLlamaModel(file: string, options: EngineOptions): Prom
   }
   const gpuLayers = checkGpuLayers(options.gpuLayers);
   const gpu = gpuFor(options, gpuLayers);
-  checkProposer(options);
   const llama = await loadLibrary(options, gpu, file);
   // llama.cpp reads the file first: its error names what is wrong with a corrupt or truncated one.
   const model = await loadWeights(llama, file, gpuLayers);
@@ -97,20 +89,23 @@ export async function loadLlamaModel(file: string, options: EngineOptions): Prom
 /** The description folder read, the context created, the proposer built. */
 async function openModel(model: LlamaModel, file: string, options: EngineOptions): Promise<Omit<LoadedModel, "provider">> {
   const setup = modelSetup((await describeGguf(file)).dir, options);
-  const { dir, config, speculative, maxBatchSize, maxModelLen } = setup;
+  const { config, speculative, maxBatchSize, maxModelLen } = setup;
   const threads = options.intraOpThreads ?? threadsForModel(macsPerToken(config));
   // Preempted requests keep their sequence: half a batch of them at most, so the KV memory reserved stays 1.5x the batch's.
   const maxHeldRows = Math.ceil(maxBatchSize / 2);
   let backend: LlamaBackend;
   try {
-    backend = await LlamaBackend.create(model, { maxBatchSize, maxHeldRows, contextSize: maxModelLen, threads, vocabSize: config.vocabSize });
+    // Speculators (Arctic, the hybrid) draft from the target's hidden state: llama.cpp then computes it (llama-hidden.ts).
+    const hiddenSize = speculative?.method === "arctic" || speculative?.method === "mlp_speculator" ? config.hiddenSize : null;
+    backend = await LlamaBackend.create(model, { maxBatchSize, maxHeldRows, contextSize: maxModelLen, threads, vocabSize: config.vocabSize, hiddenSize });
   } catch (err) {
     throw new ModelLoadError(`llama.cpp cannot create a context of ${maxBatchSize + maxHeldRows} sequences x ${maxModelLen} tokens for ${file} `
       + `(a smaller maxModelLen or maxBatchSize needs less memory): ${(err as Error).message}`);
   }
   try {
     const proposer = speculative
-      ? await createProposer(speculative, { modelDir: dir, model: config, hasHidden: false, provider: chooseProvider("cpu"), session: {} })
+      // A relative speculator path is looked for beside the .gguf file (the description folder holds no speculator).
+      ? await createProposer(speculative, { modelDir: dirname(file), model: config, hasHidden: backend.hiddenState, provider: chooseProvider("cpu"), session: {} })
       : null;
     return { ...setup, file, dtype: null, threads, backend, proposer };
   } catch (err) {

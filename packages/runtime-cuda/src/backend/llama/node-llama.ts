@@ -5,6 +5,7 @@
 
 import { ModelLoadError } from "../../errors.js";
 import { SETUP_LLAMA_HINT } from "./gguf-metadata.js";
+import { claimLlamaThread } from "./llama-thread.js";
 
 export type Token = number;
 
@@ -24,12 +25,16 @@ export interface LlamaContextSequence {
   controlledEvaluate(input: EvaluateItem[]): Promise<(EvaluateOutput | undefined)[]>;
   eraseContextTokenRanges(ranges: { start: number; end: number }[]): Promise<void>;
   clearHistory(): Promise<void>;
+  /** Internal to node-llama-cpp 3.22: this sequence takes the other's tokens and KV cells (shared, not recomputed) up to the index. */
+  _copyStateFromOtherSequence?(other: LlamaContextSequence, upToTokenIndex: number): Promise<boolean>;
 }
 
 export interface LlamaContext {
   readonly contextSize: number;
   getSequence(options?: { contextShift?: { strategy?: () => never } }): LlamaContextSequence;
   dispose(): Promise<void>;
+  /** The native context (internal to node-llama-cpp 3.22): its getEmbedding reads llama.cpp's output at the last evaluated token. */
+  readonly _ctx?: { getEmbedding?(inputTokensLength: number, maxVectorSize?: number): Float64Array };
 }
 
 export interface LlamaContextOptions {
@@ -39,6 +44,8 @@ export interface LlamaContextOptions {
   batchSize?: number;
   flashAttention?: boolean;
   failedCreationRemedy?: false;
+  /** Internal to node-llama-cpp 3.22: llama.cpp computes the final hidden state (after the last norm) of every evaluated token. */
+  _embeddings?: boolean;
 }
 
 export interface LlamaModel {
@@ -105,10 +112,14 @@ export function takeLlamaErrors(): string {
 }
 
 /**
- * One Llama instance per GPU choice, shared by the engines of a process:
- * prebuilt binaries only (`build: "never"`), never a build from source.
+ * One Llama instance per GPU choice, shared by the engines of this thread and
+ * kept while it runs: prebuilt binaries only (`build: "never"`), never a
+ * build from source. The thread claims llama.cpp for the process first
+ * (llama-thread.ts). Instances are never disposed: node-llama-cpp 3.22.1 loses
+ * its log callback when a thread disposes one and creates another.
  */
-export function getLlama(lib: NodeLlamaCpp, gpu: "auto" | LlamaGpu): Promise<Llama> {
+export function llamaFor(lib: NodeLlamaCpp, gpu: "auto" | LlamaGpu, file: string): Promise<Llama> {
+  claimLlamaThread(file);
   const key = String(gpu);
   let got = instances.get(key);
   if (!got) {

@@ -31,7 +31,8 @@ export function acceptRow(host: AcceptHost, r: RequestState, i: number, layout: 
   const t0 = host.clock();
   try {
     const verdict = host.sampler.verify(r, layout, out.row(i));
-    const hidden = out.hidden(i, verdict.last);
+    // Only a row that drafts reads it (on llama.cpp a hidden state costs an evaluation).
+    const hidden = r.speculate ? out.hidden(i, verdict.last) : null;
     if (hidden) r.hidden = hidden;
     const draftLen = layout.tokens.length - 1;
     const accepted = verdict.tokens.length - 1;

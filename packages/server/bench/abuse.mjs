@@ -25,7 +25,8 @@ const o = flags({
   "abuse-bytes": { type: "string", default: "4000000" },
 }, "node bench/abuse.mjs [--model DIR] [--serve-flags='--write-timeout 30 ...'] [--speculative-config JSON|none] [--clients 16] [--baseline 60] [--duration 600]\n" +
   "  [--warmup 10] [--interval 30] [--max-tokens 64] [--never-readers 4] [--never-reader-hold 0] [--prompt-every 10] [--document-every 30] [--abuse-bytes 4000000]\n" +
-  "--never-reader-hold S: each never-reading client reconnects and sends again every S seconds (0: sends once and holds the connection to the end)");
+  "--never-reader-hold S: each never-reading client reconnects and sends again every S seconds (0: sends once and holds the connection to the end)\n" +
+  "--prompt-every 0 / --document-every 0 / --never-readers 0: that abuser off");
 
 const clients = Number(o.clients);
 const maxTokens = Number(o["max-tokens"]);
@@ -122,10 +123,11 @@ try {
   // one thread also reads the well-behaved clients' streams) would otherwise be counted against the server.
   const promptBody = JSON.stringify({ prompt: codeText(abuseBytes, 0), max_tokens: 8 });
   const documentBodies = Array.from({ length: 8 }, (_, i) => JSON.stringify({ name: `abuse-${i}.ts`, text: codeText(abuseBytes, i + 1) }));
+  // An interval of 0 turns that abuser off (to see what each one costs).
   const tasks = [
     ...Array.from({ length: Number(o["never-readers"]) }, () => neverReader(stop, abusers.neverReaders)),
-    periodic(stop, Number(o["prompt-every"]), abusers.prompts, (_i, signal) => post("/v1/completions", promptBody, signal)),
-    periodic(stop, Number(o["document-every"]), abusers.documents, (i, signal) => post("/v1/suffix/documents", documentBodies[i % 8], signal)),
+    ...(Number(o["prompt-every"]) > 0 ? [periodic(stop, Number(o["prompt-every"]), abusers.prompts, (_i, signal) => post("/v1/completions", promptBody, signal))] : []),
+    ...(Number(o["document-every"]) > 0 ? [periodic(stop, Number(o["document-every"]), abusers.documents, (i, signal) => post("/v1/suffix/documents", documentBodies[i % 8], signal))] : []),
   ];
   // RSS and tokens/s every interval.
   const samples = [];
@@ -155,8 +157,8 @@ try {
     well_behaved_errors: run.errors.length,
     first_errors: run.errors.slice(0, 3),
     never_reader_requests: abusers.neverReaders.sent,
-    big_prompts: { status: abusers.prompts.status, max_ms: Math.max(...abusers.prompts.ms) },
-    big_documents: { status: abusers.documents.status, max_ms: Math.max(...abusers.documents.ms) },
+    big_prompts: { status: abusers.prompts.status, max_ms: abusers.prompts.ms.length ? Math.max(...abusers.prompts.ms) : null },
+    big_documents: { status: abusers.documents.status, max_ms: abusers.documents.ms.length ? Math.max(...abusers.documents.ms) : null },
     rss_mb: { first: rss[0], at_quarter: quarter, last: rss[rss.length - 1], max: Math.max(...rss), growth_after_quarter_pct: Number((100 * (rss[rss.length - 1] - quarter) / quarter).toFixed(1)) },
     loadavg: await loadavg(),
   };

@@ -37,7 +37,10 @@ export interface PassOutput {
   readonly width: number;
   /** The target's output at row i's inputs. */
   row(i: number): RowLogits;
-  /** The last hidden state at row i's input j (backends with `hiddenState`), else null. */
+  /**
+   * The last hidden state at row i's input j (backends with `hiddenState`), else null. Its values may be
+   * written by `advance` (llama.cpp reads them only then); the engine reads them only at the next draft.
+   */
   hidden(i: number, j: number): Float32Array | null;
 }
 

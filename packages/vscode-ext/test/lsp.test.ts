@@ -125,14 +125,18 @@ describe("cancellation", () => {
 
   it("cancelling a request in flight aborts it on the server", async () => {
     // A server that decodes one request at a time, busy with a long request (ignore_eos), so the
-    // language server's request is certainly still in the server when it is cancelled.
+    // language server's request is certainly still in the server when it is cancelled. The engine lets a
+    // request with at most a quarter of the tokens left of a running one take its row (time slices): ours asks
+    // 200 tokens, more than a quarter of the blocker's 400, so it waits behind the blocker, and the blocker is in
+    // the engine before ours is sent, so ours (fewer tokens left) is not admitted first either.
     const busy = await startGlimpseServer(["--max-batch-size", "1"]);
     try {
-      const s = await startLsp({ serverUrl: busy.url, debounceMs: 0, workspaceContext: false });
+      const s = await startLsp({ serverUrl: busy.url, debounceMs: 0, maxTokens: 200, workspaceContext: false });
       sessions.push(s);
       await s.open(TS_URI, "typescript", TS_TEXT);
-      const blocker = rawCompletion(busy.url, { prompt: "// a long one\n", max_tokens: 400, ignore_eos: true });
       const health = async () => (await (await fetch(`${busy.url}/health`)).json()) as { requests_in_flight: number; engine_active_requests: number };
+      const blocker = rawCompletion(busy.url, { prompt: "// a long one\n", max_tokens: 400, ignore_eos: true });
+      await expect.poll(async () => (await health()).engine_active_requests, { timeout: 10_000, interval: 5 }).toBe(1);
       const cts = new CancellationTokenSource();
       const pending = s.inline(TS_URI, TS_CURSOR, cts).catch(() => null);
       // Both requests in the engine: the blocker decoding, ours waiting for its turn (in the HTTP server alone,

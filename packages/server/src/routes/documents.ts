@@ -25,7 +25,12 @@ export function documentsRouter(ctx: AppContext, body: BodyParser): Router {
       const replaced = (await ctx.engine.listDocuments()).some((d) => d.name === name);
       // Tokenized in a tokenizer thread; the engine inserts the ids in slices between decoding steps.
       const gate = ctx.documentGate;
-      const ids = await ctx.tokenizers.run({ kind: "document", text, maxTokens: gate.maxDocumentTokens, share: gate.tokenizeShare });
+      // A client that goes away mid-upload leaves no work behind: tokenizing stops at its next piece.
+      const gone = new AbortController();
+      res.once("close", () => {
+        if (!res.writableFinished) gone.abort();
+      });
+      const ids = await ctx.tokenizers.run({ kind: "document", text, maxTokens: gate.maxDocumentTokens, share: gate.tokenizeShare }, gone.signal);
       const tokens = await ctx.engine.addDocumentTokens(name, ids).catch((err: unknown) => {
         if (err instanceof GlimpseConfigError && err.field === "text") throw new ApiError(413, err.message, "invalid_request_error", "text", "document_too_large");
         throw err;

@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ApiError, type ErrorType } from "../errors.js";
-import type { FromTokenizer, TokenizeJob, TokenizeResults } from "./protocol.js";
+import type { FromTokenizer, ToTokenizer, TokenizeJob, TokenizeResults } from "./protocol.js";
 
 interface Thread {
   worker: Worker;
@@ -34,16 +34,36 @@ export class TokenizerPool {
     this.background = [this.spawn(modelDir, true, () => this.background)];
   }
 
-  run<K extends TokenizeJob["kind"]>(job: Extract<TokenizeJob, { kind: K }>): Promise<TokenizeResults[K]> {
+  /**
+   * Runs a job on a thread. `signal` (documents: the upload's client went
+   * away) rejects it at once and has its thread stop it at its next piece,
+   * rather than tokenize megabytes nobody will read.
+   */
+  run<K extends TokenizeJob["kind"]>(job: Extract<TokenizeJob, { kind: K }>, signal?: AbortSignal): Promise<TokenizeResults[K]> {
     if (this.closed) return Promise.reject(new Error("tokenizer pool is closed"));
+    if (signal?.aborted) return Promise.reject(clientClosed());
     const live = (job.kind === "document" ? this.background : this.threads).filter((t) => !t.dead);
     if (live.length === 0) return Promise.reject(new Error("no tokenizer thread is running (they failed to load the tokenizer)"));
     const thread = live.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      thread.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      thread.worker.postMessage({ id, job });
+      const onAbort = () => {
+        thread.worker.postMessage({ cancel: id } satisfies ToTokenizer);
+        reject(clientClosed());
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const settle = <T>(f: (v: T) => void) => (v: T) => {
+        signal?.removeEventListener("abort", onAbort);
+        f(v);
+      };
+      thread.waiting.set(id, { resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) });
+      thread.worker.postMessage({ id, job } satisfies ToTokenizer);
     });
+  }
+
+  /** Jobs sent to the document thread (`"document"`) or the others that it has not answered yet (a cancelled one counts until it has stopped). */
+  pending(kind: "document" | "request"): number {
+    return (kind === "document" ? this.background : this.threads).reduce((n, t) => n + t.waiting.size, 0);
   }
 
   async close(): Promise<void> {
@@ -79,6 +99,10 @@ export class TokenizerPool {
     });
     return thread;
   }
+}
+
+function clientClosed(): ApiError {
+  return new ApiError(499, "the client closed the connection", "invalid_request_error", null, "client_closed");
 }
 
 /** The compiled worker beside this module, or, when running from the TypeScript sources (tests), the built one. */

@@ -27,5 +27,6 @@ export interface ApiErrorData {
   code: string | null;
 }
 
-export type ToTokenizer = { id: number; job: TokenizeJob };
+/** A job, or the cancelling of a document job whose client has gone (the thread stops it at its next piece). */
+export type ToTokenizer = { id: number; job: TokenizeJob } | { cancel: number };
 export type FromTokenizer = { id: number; value: unknown } | { id: number; error: ApiErrorData };

@@ -28,14 +28,14 @@ if (data.background && platform() === "linux") {
 // Document pieces end at a line break near this many characters.
 const PIECE_CHARS = 64 * 1024;
 
-function run(job: TokenizeJob): unknown {
+function run(job: TokenizeJob, signal: AbortSignal): unknown {
   switch (job.kind) {
     case "completion":
       return completionPrompts(tokenizer, job.prompt, job.suffix);
     case "chat":
       return chatPrompt(tokenizer, job.messages, job.tools);
     case "document":
-      return tokenizeDocument(job.text, job.maxTokens, job.share);
+      return tokenizeDocument(signal, job.text, job.maxTokens, job.share);
   }
 }
 
@@ -46,9 +46,10 @@ function run(job: TokenizeJob): unknown {
  * it is over the token cap: a 4 MB document is tens of seconds of CPU that
  * would otherwise be taken from decoding, or spent only to be refused.
  */
-async function tokenizeDocument(text: string, maxTokens: number, share: number): Promise<Uint32Array> {
+async function tokenizeDocument(signal: AbortSignal, text: string, maxTokens: number, share: number): Promise<Uint32Array> {
   const ids: number[] = [];
   for (let at = 0; at < text.length;) {
+    if (signal.aborted) throw clientClosed();
     let end = Math.min(text.length, at + PIECE_CHARS);
     const nl = end < text.length ? text.lastIndexOf("\n", end) : -1;
     if (nl > at) end = nl + 1;
@@ -58,18 +59,35 @@ async function tokenizeDocument(text: string, maxTokens: number, share: number):
       throw new ApiError(413, `text: the document is more than ${maxTokens} tokens (the most one document may hold)`, "invalid_request_error", "text", "document_too_large");
     }
     at = end;
-    if (at < text.length && share < 1) await sleep(((performance.now() - t0) * (1 - share)) / share);
+    // Always a turn of the event loop between pieces: a cancel message is read there.
+    if (at < text.length) await sleep(share < 1 ? ((performance.now() - t0) * (1 - share)) / share : 0, undefined, { signal }).catch(() => {});
   }
   return Uint32Array.from(ids);
 }
 
-port.on("message", async ({ id, job }: ToTokenizer) => {
+/** Jobs being run, and what stops each (a cancel for one that has ended is dropped). */
+const running = new Map<number, AbortController>();
+
+function clientClosed(): ApiError {
+  return new ApiError(499, "the client closed the connection", "invalid_request_error", null, "client_closed");
+}
+
+port.on("message", async (m: ToTokenizer) => {
+  if ("cancel" in m) {
+    running.get(m.cancel)?.abort();
+    return;
+  }
+  const { id, job } = m;
   let reply: FromTokenizer;
+  const stop = new AbortController();
+  running.set(id, stop);
   try {
-    reply = { id, value: await run(job) };
+    reply = { id, value: await run(job, stop.signal) };
   } catch (err) {
     const e = toApiError(err);
     reply = { id, error: { status: e.status, message: e.message, type: e.type, param: e.param, code: e.code } };
+  } finally {
+    running.delete(id);
   }
   const transfer = "value" in reply && reply.value instanceof Uint32Array ? [reply.value.buffer as ArrayBuffer] : [];
   port.postMessage(reply, transfer);

@@ -30,6 +30,9 @@ function codeText(bytes: number, seed: number): string {
   return lines.join("");
 }
 
+/** How long the first test's 700 kB upload took (ms). */
+let bigUploadMs = 0;
+
 const list = async () => ((await (await fetch(`${srv.url}/v1/suffix/documents`)).json()) as { data: { name: string; tokens: number }[] }).data;
 
 describe("suffix documents", () => {
@@ -51,6 +54,7 @@ describe("suffix documents", () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const r = await upload;
+    bigUploadMs = uploaded;
     expect(r.status).toBe(201);
     expect(r.json.tokens).toBeGreaterThan(200_000);
     expect(r.json.tokens).toBeLessThanOrEqual(400_000);
@@ -78,6 +82,31 @@ describe("suffix documents", () => {
     const docs = await list();
     expect(docs.map((d) => d.name)).toEqual(["second.ts", "third.ts"]);
     expect(docs.reduce((n, d) => n + d.tokens, 0)).toBeLessThanOrEqual(450_000);
+  });
+
+  it("a client that goes away mid-upload leaves no work behind: tokenizing stops and the slot frees", async () => {
+    const gate = srv.running.ctx.documentGate;
+    const pool = srv.running.ctx.tokenizers;
+    const ac = new AbortController();
+    // 700 kB: seconds of tokenizing (the first test's upload of this size took over 2 s).
+    const upload = fetch(`${srv.url}/v1/suffix/documents`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, signal: ac.signal,
+      body: JSON.stringify({ name: "gone.ts", text: codeText(700_000, 4) }),
+    }).catch((err: Error) => err);
+    for (let i = 0; i < 500 && pool.pending("document") === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pool.pending("document")).toBe(1);
+    ac.abort();
+    expect(await upload).toBeInstanceOf(Error);
+    // The tokenizer thread answers the cancelled job within a piece (64 kB of 700), not at the document's end:
+    // in well under half the time the first test's upload of the same size took.
+    const t0 = performance.now();
+    while (pool.pending("document") > 0 && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 10));
+    expect(pool.pending("document")).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(bigUploadMs / 2);
+    expect(gate.pendingBytes).toBe(0);
+    expect((await list()).map((d) => d.name)).not.toContain("gone.ts");
+    const next = await post(`${srv.url}/v1/suffix/documents`, { name: "after.ts", text: "const y = 2;\n" });
+    expect(next.status).toBe(201);
   });
 
   it("over the byte cap: 413 naming text, before any work", async () => {

@@ -72,7 +72,14 @@ if (values.mode === "rss") {
   // Peak RSS of one 2048-token prompt, against the weights' size plus the KV cache.
   const engine = await Engine.load(dir, { dtype: values.dtype, ...threads });
   const file = engine.modelFile;
-  const weights = readdirSync(join(dir, "onnx")).filter((f) => f.startsWith(file.split("/").pop())).reduce((s, f) => s + statSync(join(dir, "onnx", f)).size, 0);
+  const files = readdirSync(join(dir, "onnx")).filter((f) => f.startsWith(file.split("/").pop())).reduce((s, f) => s + statSync(join(dir, "onnx", f)).size, 0);
+  // The weights' size: the graph's files, less the pre-transposed copy of a tied embedding that a head in
+  // vocabulary slices carries (tools/convert's head_slices.py): a copy on disk, not more parameters.
+  const tied = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).tie_word_embeddings !== false;
+  const sliced = readFileSync(file).includes("lm_head.slice0");
+  const copy = tied && sliced ? config.vocabSize * config.hiddenSize * (values.dtype === "fp16" ? 2 : 4) : 0;
+  const weights = files - copy;
+  out.filesMiB = files / 2 ** 20;
   out.afterLoadMiB = maxRssMiB();
   const r = await engine.generate({ promptIds: tracePrompt(2048), maxTokens: 4, temperature: 0, ignoreEos: true });
   const kvBytes = 2 * config.numLayers * config.numKvHeads * config.headDim * (2048 + 4) * (values.dtype.includes("16") ? 2 : 4);

@@ -30,6 +30,9 @@ def log(t0: float, msg: str) -> None:
 
 
 def transform(m, dtype: str):
+    if dtype in ("fp32", "fp16"):
+        from .head_slices import slice_lm_head
+        m = slice_lm_head(m)
     if dtype == "fp16":
         from .fp16 import to_fp16
         return to_fp16(m)

@@ -266,6 +266,21 @@ class ConvertTest(unittest.TestCase):
         self.assertEqual(len(kv["tokenizer.ggml.tokens"][1]), 4096)
         self.assertEqual(summary["weights_from"], "onnx")
 
+    def test_an_untied_head_in_vocabulary_slices_is_read_whole(self):
+        import onnx
+        from glimpse_convert import export
+        from glimpse_convert.gguf.sources import OnnxWeights
+        from glimpse_convert.head_slices import slice_lm_head
+        from test_tree_graph import decoder
+        dec = decoder("llama")  # untied: the traced graph's MatMul reads m.lm_head_t
+        want = dec.lm_head_t.detach().numpy().T
+        m = slice_lm_head(export.trace(dec, tree=False), max_bytes=want.nbytes // 3)
+        self.assertEqual(len([i for i in m.graph.initializer if i.name.startswith("lm_head.slice")]), 3)
+        folder = os.path.join(self.tmp, "sliced")
+        os.makedirs(os.path.join(folder, "onnx"))
+        onnx.save(m, os.path.join(folder, "onnx", "model.onnx"))
+        np.testing.assert_array_equal(OnnxWeights(folder).get("lm_head.weight"), want)
+
     def test_onnx_initializer_names(self):
         self.assertEqual(state_dict_name("m.layers.3.self_attn.q_proj.weight_t"), "model.layers.3.self_attn.q_proj.weight")
         self.assertEqual(state_dict_name("m.layers.0.mlp.down_proj.weight"), "model.layers.0.mlp.down_proj.weight")

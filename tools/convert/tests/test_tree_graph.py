@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from glimpse_convert import export  # noqa: E402
 from glimpse_convert.families import spec_from_config  # noqa: E402
 from glimpse_convert.fp16 import to_fp16  # noqa: E402
+from glimpse_convert.head_slices import slice_lm_head  # noqa: E402
 from glimpse_convert.model import NEG, Decoder  # noqa: E402
 from glimpse_convert.quantize import quantize  # noqa: E402
 from glimpse_convert.random_checkpoint import make_config, weights  # noqa: E402
@@ -148,6 +149,25 @@ class TreeGraphTest(unittest.TestCase):
         self.assertEqual(len(transposed), 1)
         self.assertEqual((head.op_type, list(head.input)[1]), ("MatMul", transposed[0].output[0]))
 
+    def test_the_head_in_vocabulary_slices_computes_the_same_logits(self):
+        for family in ("qwen2", "llama"):  # tied (Transpose of the embedding) and untied (lm_head.weight)
+            dec = decoder(family)
+            one = build_tree(dec)
+            head_bytes = dec.spec.vocab_size * dec.spec.hidden * 4
+            self.assertIs(slice_lm_head(one, max_bytes=head_bytes), one)  # fits in one slice: unchanged
+            m = slice_lm_head(build_tree(dec), max_bytes=head_bytes // 3)
+            with self.subTest(family=family):
+                ops = [n.op_type for n in m.graph.node]
+                head = [n for n in m.graph.node if n.output[0] == "logits"][0]
+                self.assertEqual((head.op_type, len(head.input)), ("Concat", 3))
+                slices = [t for t in m.graph.initializer if t.name.startswith("lm_head.slice")]
+                self.assertEqual(sorted(tuple(t.dims) for t in slices), [(dec.spec.hidden, 100)] * 3)  # vocabulary 300
+                self.assertEqual(ops.count("Transpose"), [n.op_type for n in one.graph.node].count("Transpose") - (family == "qwen2"))
+                self.assertNotIn("lm_head.weight", [t.name for t in m.graph.initializer])
+                self.assertIn("embed_tokens.weight", [t.name for t in m.graph.initializer])  # the Gather's table
+                for b, s, past, keep in ((3, 4, 5, 0), (1, 1, 7, 1)):
+                    self.check(dec, m, b, s, past, keep)
+
     def test_q4_quantizes_every_projection_and_the_tied_head(self):
         dec = decoder("qwen2")
         with mock.patch("glimpse_convert.quantize.EMBED_F16_MIN", 1):  # the tiny embedding is halved too
@@ -164,21 +184,25 @@ class TreeGraphTest(unittest.TestCase):
 
     def test_fp16_rewrite_runs_close_to_fp32(self):
         dec = decoder("qwen3")
-        m = to_fp16(build_tree(dec))
-        self.assertEqual([v.type.tensor_type.elem_type for v in m.graph.input][1], onnx.TensorProto.FLOAT)  # the mask
         ids, mask, pos, kv = tree_call(dec, 3, 4, 5)
-        f = feeds_of(ids, mask, pos, kv, 0)
         with torch.no_grad():
             want, _, _ = dec(ids, mask, pos, [(kv[2 * i], kv[2 * i + 1]) for i in range(dec.spec.layers)],
                              torch.tensor(0), append_only=True)
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "g.onnx")
-            onnx.save(m, path)
-            for k in list(f):  # float16 KV inputs, passed as their bits
-                if k.startswith("past_key_values."):
-                    f[k] = f[k].astype(np.float16)
-            got = run_fp16(path, f, d)
-        self.assertLess(np.abs(got - want.numpy()).max(), 0.1)
+        head_bytes = dec.spec.vocab_size * dec.spec.hidden * 4
+        for sliced in (False, True):  # the converter slices a large head before the fp16 rewrite
+            g = build_tree(dec)
+            m = to_fp16(slice_lm_head(g, max_bytes=head_bytes // 3) if sliced else g)
+            self.assertEqual([v.type.tensor_type.elem_type for v in m.graph.input][1], onnx.TensorProto.FLOAT)  # the mask
+            f = feeds_of(ids, mask, pos, kv, 0)
+            with tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, "g.onnx")
+                onnx.save(m, path)
+                for k in list(f):  # float16 KV inputs, passed as their bits
+                    if k.startswith("past_key_values."):
+                        f[k] = f[k].astype(np.float16)
+                got = run_fp16(path, f, d)
+            with self.subTest(sliced=sliced):
+                self.assertLess(np.abs(got - want.numpy()).max(), 0.1)
 
 
 def run_fp16(path: str, feeds: dict[str, np.ndarray], d: str) -> np.ndarray:

@@ -6,7 +6,8 @@ state-dict names. Two exporters write them:
 - tools/train (the embedded model): "m." + the name without "model." ("m.layers.0.self_attn.q_proj.weight",
   "m.embed_tokens.weight"), weights [out, in], the LM head tied;
 - tools/convert (model.py's Decoder): "m.embed", "m.layers.N.<...>.weight_t" ([in, out], transposed here),
-  biases and norms by their names, "m.lm_head_t" for an untied head.
+  biases and norms by their names, "m.lm_head_t" for an untied head, or "lm_head.slice0", "lm_head.slice1", ...
+  ([in, out] slices of the vocabulary, head_slices.py) for a large head, tied or not.
 Names already in state-dict form ("model.layers...", "lm_head.weight") are taken as they are.
 """
 from __future__ import annotations
@@ -30,7 +31,11 @@ class OnnxWeights:
             raise FileNotFoundError(f"{path}: reading ONNX weights needs python3-onnx ({e})") from e
         model = onnx.load(path, load_external_data=True)
         self._w: dict[str, np.ndarray] = {}
+        slices: dict[int, np.ndarray] = {}  # a large LM head in vocabulary slices ([in, out] each; head_slices.py)
         for init in model.graph.initializer:
+            if init.name.startswith("lm_head.slice"):
+                slices[int(init.name[len("lm_head.slice"):])] = numpy_helper.to_array(init)
+                continue
             name = state_dict_name(init.name)
             if name is None:
                 continue
@@ -38,6 +43,8 @@ class OnnxWeights:
             if a.dtype != np.float32:
                 raise ValueError(f"{path}: initializer {init.name} is {a.dtype}, not float32 (use the fp32 graph)")
             self._w[name] = a.T.copy() if init.name.endswith("_t") else a
+        if slices and "lm_head.weight" not in self._w:
+            self._w["lm_head.weight"] = np.concatenate([slices[j] for j in sorted(slices)], axis=1).T.copy()
         del model
 
     def keys(self) -> list[str]:

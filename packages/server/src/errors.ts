@@ -39,6 +39,11 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "");
 }
 
+/** A request whose client closed the connection before the answer (nginx's 499): its work is stopped. */
+export function clientClosed(): ApiError {
+  return new ApiError(499, "the client closed the connection", "invalid_request_error", null, "client_closed");
+}
+
 /** The first zod issue, as a 400 that names the field. */
 export function fromZod(error: ZodError): ApiError {
   const issue = error.issues[0];

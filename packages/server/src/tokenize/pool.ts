@@ -11,7 +11,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ApiError, type ErrorType } from "../errors.js";
+import { ApiError, clientClosed, type ErrorType } from "../errors.js";
 import type { FromTokenizer, ToTokenizer, TokenizeJob, TokenizeResults } from "./protocol.js";
 
 interface Thread {
@@ -99,10 +99,6 @@ export class TokenizerPool {
     });
     return thread;
   }
-}
-
-function clientClosed(): ApiError {
-  return new ApiError(499, "the client closed the connection", "invalid_request_error", null, "client_closed");
 }
 
 /** The compiled worker beside this module, or, when running from the TypeScript sources (tests), the built one. */

@@ -6,7 +6,7 @@ import { platform, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { TextTokenizer } from "@glimpse/runtime-cuda";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ApiError, toApiError } from "../errors.js";
+import { ApiError, clientClosed, toApiError } from "../errors.js";
 import { chatPrompt, completionPrompts } from "../prompt.js";
 import type { FromTokenizer, ToTokenizer, TokenizeJob } from "./protocol.js";
 
@@ -67,10 +67,6 @@ async function tokenizeDocument(signal: AbortSignal, text: string, maxTokens: nu
 
 /** Jobs being run, and what stops each (a cancel for one that has ended is dropped). */
 const running = new Map<number, AbortController>();
-
-function clientClosed(): ApiError {
-  return new ApiError(499, "the client closed the connection", "invalid_request_error", null, "client_closed");
-}
 
 port.on("message", async (m: ToTokenizer) => {
   if ("cancel" in m) {

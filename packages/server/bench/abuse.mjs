@@ -11,7 +11,7 @@
 // server's RSS every --interval seconds over the whole run (bar: flat).
 
 import { connect } from "node:net";
-import { DEFAULT_MODEL, PROMPTS, flags, memory, startServer, streamCompletion } from "./common.mjs";
+import { DEFAULT_MODEL, PROMPTS, flags, median, memory, startServer, streamCompletion } from "./common.mjs";
 
 const o = flags({
   model: { type: "string", default: DEFAULT_MODEL },
@@ -131,10 +131,6 @@ async function periodic(every, stats, send) {
 
 const post = (path, body, signal) => fetch(`${server.url}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body, signal });
 const loadavg = async () => (await import("node:os")).loadavg().map((x) => Number(x.toFixed(2)));
-const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-};
 
 try {
   await wellBehaved(Number(o.warmup));
@@ -148,12 +144,11 @@ try {
     ...(Number(o["prompt-every"]) > 0 ? [periodic(Number(o["prompt-every"]), abusers.prompts, (_i, signal) => post("/v1/completions", promptBody, signal))] : []),
     ...(Number(o["document-every"]) > 0 ? [periodic(Number(o["document-every"]), abusers.documents, (i, signal) => post("/v1/suffix/documents", documentBodies[i % 8], signal))] : []),
   ];
-  // RSS every interval, over the whole run.
-  const samples = [];
-  const t0 = performance.now();
+  // RSS (MB) every interval, over the whole run.
+  const rssSamples = [];
   const sampler = setInterval(async () => {
     const m = await memory(server.url).catch(() => ({ rss: NaN }));
-    samples.push({ t_s: Math.round((performance.now() - t0) / 1000), rss_mb: mb(m.rss) });
+    rssSamples.push(mb(m.rss));
   }, Number(o.interval) * 1000);
   const windows = [];
   const errors = [];
@@ -166,7 +161,7 @@ try {
     abuse.ac.abort();
     errors.push(...r.errors);
     windows.push({ abused, tokens: r.tokens, wall: r.wall, rate: r.tokens / r.wall });
-    console.log(JSON.stringify({ window: w, phase: abused ? "abused" : "quiet", tokens_per_s: Number((r.tokens / r.wall).toFixed(1)), errors: r.errors.length, rss_mb: samples.at(-1)?.rss_mb, loadavg: await loadavg() }));
+    console.log(JSON.stringify({ window: w, phase: abused ? "abused" : "quiet", tokens_per_s: Number((r.tokens / r.wall).toFixed(1)), errors: r.errors.length, rss_mb: rssSamples.at(-1), loadavg: await loadavg() }));
   }
   clearInterval(sampler);
   abuse.done = true;
@@ -174,18 +169,22 @@ try {
 
   // Each abused window against the mean of the quiet windows on either side.
   const ratios = windows.flatMap((x, i) => (x.abused ? [x.rate / ((windows[i - 1].rate + windows[i + 1].rate) / 2)] : []));
-  const sum = (abused, k) => windows.filter((x) => x.abused === abused).reduce((n, x) => n + x[k], 0);
-  const rss = samples.map((s) => s.rss_mb).filter(Number.isFinite);
+  const rateOf = (abused) => {
+    const ws = windows.filter((x) => x.abused === abused);
+    return ws.reduce((n, x) => n + x.tokens, 0) / ws.reduce((n, x) => n + x.wall, 0);
+  };
+  const [quietRate, abusedRate] = [rateOf(false), rateOf(true)];
+  const rss = rssSamples.filter(Number.isFinite);
   const third = Math.max(1, Math.floor(rss.length / 3));
   const [firstThird, lastThird] = [median(rss.slice(0, third)), median(rss.slice(-third))];
   const summary = {
     clients,
     window_s: Number(o.window),
-    quiet_tokens_per_s: Number((sum(false, "tokens") / sum(false, "wall")).toFixed(1)),
-    abused_tokens_per_s: Number((sum(true, "tokens") / sum(true, "wall")).toFixed(1)),
+    quiet_tokens_per_s: Number(quietRate.toFixed(1)),
+    abused_tokens_per_s: Number(abusedRate.toFixed(1)),
     kept_pct_median: Number((100 * median(ratios)).toFixed(1)),
     kept_pct_per_window: ratios.map((r) => Number((100 * r).toFixed(1))),
-    kept_pct_whole_run: Number((100 * (sum(true, "tokens") / sum(true, "wall")) / (sum(false, "tokens") / sum(false, "wall"))).toFixed(1)),
+    kept_pct_whole_run: Number((100 * abusedRate / quietRate).toFixed(1)),
     well_behaved_errors: errors.length,
     first_errors: errors.slice(0, 3),
     never_reader_requests: abusers.neverReaders.sent,

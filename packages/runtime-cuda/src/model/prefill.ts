@@ -14,8 +14,9 @@
 // cache the earlier ones left: attention's scores grow with a pass's length
 // times the context, and at the 0.5B shape a 2048-token prompt in one pass
 // peaked 400 MiB above a 1024-token one; in passes of 512 it added 560 MiB to
-// the loaded model's RSS, of 256 420 MiB, of 128 320 MiB (but prefilled 11%
-// slower; 256 was as fast as 512 within noise: docs/BENCHMARKS.md).
+// the loaded model's RSS, of 256 420 MiB, of 128 320 MiB, but shorter passes
+// cost speculative decoding under concurrency (rewrite workload 1.49x plain
+// with 256 against 2.05x with 512: docs/BENCHMARKS.md), so 512 stays.
 
 import { BatchKvCache } from "../kv/batch-kv-cache.js";
 import { chainLayout } from "../verify/draft-layout.js";
@@ -27,7 +28,7 @@ export const PREFILL_TOKENS = 1024;
 /** Prompts longer than this run alone. */
 export const BATCHED_PROMPT_MAX = 128;
 /** A prompt longer than this runs in passes of this many tokens. */
-export const PREFILL_CHUNK = 256;
+export const PREFILL_CHUNK = 512;
 /** Most bytes of logits one prefill pass may return, for graphs that return every position's (no num_logits_to_keep). */
 export const PREFILL_LOGIT_BYTES = 256 * 2 ** 20;
 /** A prompt joins a group only while padding stays under this share of the group's positions. */

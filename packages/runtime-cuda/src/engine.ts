@@ -94,7 +94,7 @@ export class Engine implements InferenceEngine {
     });
     // Tree drafts are reduced to their first chain where the backend verifies chains only (a 2-D mask graph, llama.cpp).
     const chainsOnly = m.proposer?.treeDrafts === true && !m.backend.trees;
-    this.drafting = { proposer: m.proposer, policy: this.policy, faults: this.faults, vocabSize: m.config.vocabSize, maxModelLen: m.maxModelLen, chainsOnly };
+    this.drafting = { proposer: m.proposer, policy: this.policy, faults: this.faults, vocabSize: m.config.vocabSize, maxModelLen: m.maxModelLen, chainsOnly, paddedRows: m.backend.paddedRows };
     this.accepting = { sampler: this.sampler, clock: this.policy.clock, faults: this.faults, emit: (...a) => this.emit(...a), fail: (r, err) => this.fail(r, err) };
     this.grammars = new EngineGrammar(m.dir, m.config, m.tokenizer);
     this.prefilling = { backend: m.backend, begin: (...a) => this.begin(...a), fail: (r, err) => this.fail(r, err) };
@@ -261,8 +261,8 @@ export class Engine implements InferenceEngine {
     const timer = new StepTimer(this.policy.clock, rows.length, start);
     // 1. Propose.
     const plans = rows.map((r) => planDraft(this.drafting, r));
-    const { drafts, proposeMs, jumped } = await proposeDrafts(this.drafting, rows, plans, timer);
-    const layouts: StepLayout[] = rows.map((r, i) => layoutStep(r.lastToken, drafts[i], jumped[i] ? Infinity : plans[i].tokens));
+    const { drafts, proposeMs, jumped, caps } = await proposeDrafts(this.drafting, rows, plans, timer);
+    const layouts: StepLayout[] = rows.map((r, i) => layoutStep(r.lastToken, drafts[i], caps[i]));
     // 2. Verify: one forward pass over every row's step input.
     const stepRows = rows.map((r, i) => ({ layout: layouts[i], cachedLength: r.cachedLength }));
     let out: PassOutput;

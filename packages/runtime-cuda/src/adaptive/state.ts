@@ -61,12 +61,13 @@ export class StepTimer {
   /** `start`: when the step began (regrouping the batch included). */
   constructor(private readonly clock: Clock, private readonly rows: number, private readonly start = clock()) {}
 
-  /** Runs the proposer call; returns its result and its duration. */
+  /** Runs a proposer call (a step may make two: see step-drafts.ts); returns its result and its duration. */
   async propose<T>(call: () => Promise<T>): Promise<{ value: T; ms: number }> {
     const t0 = this.clock();
     const value = await call();
-    this.proposeMs = this.clock() - t0;
-    return { value, ms: this.proposeMs };
+    const ms = this.clock() - t0;
+    this.proposeMs += ms;
+    return { value, ms };
   }
 
   async forward<T>(pass: () => Promise<T>): Promise<T> {

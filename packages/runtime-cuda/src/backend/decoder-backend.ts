@@ -62,6 +62,8 @@ export interface DecoderBackend<S extends KvRows = KvRows, P extends PassOutput 
   readonly name: BackendName;
   /** Verifies token trees in one pass; else drafts are reduced to their first chain. */
   readonly trees: boolean;
+  /** Every row of a pass is computed at the widest row's input length (dense tensors), so padding costs what drafts cost. */
+  readonly paddedRows: boolean;
   /** Outputs the last hidden state (speculators need it). */
   readonly hiddenState: boolean;
   /** Most preempted requests whose KV state may be held aside at once. */

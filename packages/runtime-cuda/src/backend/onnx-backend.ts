@@ -34,6 +34,7 @@ export interface OnnxModelShape {
 export class OnnxBackend implements DecoderBackend<BatchKvCache, OnnxPass> {
   readonly name = "onnxruntime";
   readonly trees: boolean;
+  readonly paddedRows = true;
   readonly hiddenState: boolean;
   readonly maxHeldRows: number;
 

@@ -35,6 +35,7 @@ export class NgramProposer implements SyncProposer {
   readonly method = "ngram";
   readonly treeDrafts = false;
   readonly needsHidden = false;
+  readonly freeDrafts = true;
 
   constructor(private readonly minN: number, private readonly maxN: number, readonly maxTokens: number) {}
 

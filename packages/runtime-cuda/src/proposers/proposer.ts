@@ -79,6 +79,12 @@ export interface Proposer {
    * logic pauses or shrinks the costly side (the hybrid's suffix tree).
    */
   readonly draftsWhilePaused?: boolean;
+  /**
+   * Every draft costs next to nothing (a suffix-tree or n-gram lookup): the
+   * engine also asks it for rows whose drafting is paused, to fill the
+   * padding a batched pass computes anyway (verify/step-drafts.ts).
+   */
+  readonly freeDrafts?: boolean;
   /** Present when the proposer keeps a global suffix tree that takes documents. */
   readonly documents?: SuffixDocuments;
   begin(requestId: number, promptIds: readonly number[]): void;

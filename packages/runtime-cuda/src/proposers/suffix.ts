@@ -19,6 +19,7 @@ export interface SuffixProposerOptions {
 export class SuffixProposer implements SyncProposer, SuffixDocuments {
   readonly method = "suffix";
   readonly needsHidden = false;
+  readonly freeDrafts = true;
   readonly treeDrafts: boolean;
   readonly maxTokens: number;
   /** This proposer's global tree takes documents. */

@@ -93,6 +93,8 @@ export interface LlamaBackendOptions {
 export class LlamaBackend implements DecoderBackend<LlamaRows, LlamaPass> {
   readonly name = "llama.cpp";
   readonly trees = false;
+  /** Each sequence evaluates its own inputs: a batch is ragged. */
+  readonly paddedRows = false;
   readonly hiddenState: boolean;
   readonly maxHeldRows: number;
   private readonly hidden: LlamaHiddenReader | null;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../src/engine.js";
 import { ForwardPass } from "../src/model/forward.js";
-import { prefillRows } from "../src/model/prefill.js";
+import { passLengths, prefillRows } from "../src/model/prefill.js";
 import { detectLayout } from "../src/model/layout.js";
 import { readModelConfig } from "../src/model/model-config.js";
 import { chooseProvider, createSession } from "../src/model/session.js";
@@ -118,6 +118,14 @@ describe("verify cost of a large graph", () => {
 });
 
 describe("chunked prefill", () => {
+  it("shortens passes as the context grows, in multiples of an eighth of the longest", () => {
+    expect(passLengths(512, 512)).toEqual([512]);
+    expect(passLengths(700, 512)).toEqual([512, 188]);
+    // 512 x 512, 256 x 768, 256 x 1024, 192 x 1216, 128 x 1344 ... 128 x 1984, 64 x 2048: all within 512 x 512 = 262,144.
+    expect(passLengths(2048, 512)).toEqual([512, 256, 256, 192, 128, 128, 128, 128, 128, 128, 64]);
+    // Past 4096 tokens of context a pass would be under 64: 64 it stays.
+    expect(passLengths(8192, 512).slice(-3)).toEqual([64, 64, 64]);
+  });
   for (const graph of ["onnx/model_tree.onnx", "onnx/model.onnx"]) {
     it(`a long prompt in passes of a few tokens gives one pass's last logits and cache (${graph})`, async () => {
       const config = readModelConfig(MODEL_DIR);
@@ -136,7 +144,8 @@ describe("chunked prefill", () => {
       runs.length = 0;
       const chunked = await prefillRows(forward, [prompt], config.padTokenId, config.hiddenSize, 8);
       await session.release();
-      expect(runs).toEqual([8, 8, 8, 8, 8, 5]);
+      // Each pass as long as its length times the context it ends at stays within 8 x 8: 8 x 8, 4 x 12, 4 x 16, 3 x 19, 2 x 21 ... 2 x 31, then single tokens.
+      expect(runs).toEqual([8, 4, 4, 3, 2, 2, 2, 2, 2, 2, ...Array(14).fill(1)]);
       const V = config.vocabSize;
       const a = whole.logits.subarray(whole.rows[0].logitsAt, whole.rows[0].logitsAt + V);
       const b = chunked.logits.subarray(chunked.rows[0].logitsAt, chunked.rows[0].logitsAt + V);

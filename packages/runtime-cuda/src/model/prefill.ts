@@ -10,13 +10,15 @@
 // 13.1 s one at a time, 15.0 s batched). A long prompt already keeps the
 // cores busy, so only short ones are batched.
 //
-// A long prompt runs in chunks of PREFILL_CHUNK tokens, each attending to the
-// cache the earlier ones left: attention's scores grow with a pass's length
-// times the context, and at the 0.5B shape a 2048-token prompt in one pass
-// peaked 400 MiB above a 1024-token one; in passes of 512 it added 560 MiB to
-// the loaded model's RSS, of 256 420 MiB, of 128 320 MiB, but shorter passes
-// cost speculative decoding under concurrency (rewrite workload 1.49x plain
-// with 256 against 2.05x with 512: docs/BENCHMARKS.md), so 512 stays.
+// A long prompt runs in passes, each attending to the cache the earlier ones
+// left: attention's scores grow with a pass's length times the context it
+// ends at, and at the 0.5B shape a 2048-token prompt in one pass peaked
+// 400 MiB above a 1024-token one; in passes of 512 it added 560 MiB to the
+// loaded model's RSS, of 256 420 MiB, of 128 320 MiB. Short passes
+// everywhere cost prompts of a few hundred tokens (speculative decoding
+// under concurrency fell from 2.05x to 1.49x plain with 256: docs/BENCHMARKS.md),
+// so passes shrink only as the context grows: length x end <= 512 x 512
+// (passLengths).
 
 import { BatchKvCache } from "../kv/batch-kv-cache.js";
 import { chainLayout } from "../verify/draft-layout.js";
@@ -27,7 +29,7 @@ import type { ForwardPass } from "./forward.js";
 export const PREFILL_TOKENS = 1024;
 /** Prompts longer than this run alone. */
 export const BATCHED_PROMPT_MAX = 128;
-/** A prompt longer than this runs in passes of this many tokens. */
+/** A prompt longer than this runs in passes of at most this many tokens, shorter as the context grows (passLengths). */
 export const PREFILL_CHUNK = 512;
 /** Most bytes of logits one prefill pass may return, for graphs that return every position's (no num_logits_to_keep). */
 export const PREFILL_LOGIT_BYTES = 256 * 2 ** 20;
@@ -106,15 +108,35 @@ export async function prefillRows(forward: ForwardPass, prompts: readonly (reado
   };
 }
 
-/** One long prompt in passes of `chunk` tokens; only the last pass's last position gives logits. */
+/**
+ * The passes of a prompt of `length` tokens: each as long as its length
+ * times the context it ends at stays within chunk x chunk (the attention
+ * scores of one pass of `chunk` from an empty cache), in multiples of
+ * chunk / 8, never shorter than that.
+ */
+export function passLengths(length: number, chunk: number): number[] {
+  const step = Math.max(1, Math.floor(chunk / 8));
+  const passes: number[] = [];
+  for (let from = 0; from < length; ) {
+    // The longest n with n * (from + n) <= chunk^2.
+    const fit = Math.floor((Math.sqrt(from * from + 4 * chunk * chunk) - from) / 2);
+    const n = Math.min(length - from, chunk, Math.max(step, fit - (fit % step)));
+    passes.push(n);
+    from += n;
+  }
+  return passes;
+}
+
+/** One long prompt in passes (passLengths); only the last pass's last position gives logits. */
 async function prefillChunked(forward: ForwardPass, prompt: readonly number[], padTokenId: number, hiddenSize: number, chunk: number): Promise<{ logits: Float32Array; rows: PrefillRow[] }> {
   let cache = BatchKvCache.empty(forward.kvShape, 1);
-  for (let from = 0; ; from += chunk) {
-    const part = prompt.slice(from, from + chunk);
+  const passes = passLengths(prompt.length, chunk);
+  for (let p = 0, from = 0; ; from += passes[p++]) {
+    const part = prompt.slice(from, from + passes[p]);
     const inputs = buildStepInputs([{ layout: chainLayout(part), cachedLength: from }], cache, forward.layout.maskRank, padTokenId);
     const out = await forward.run(inputs, cache, 1);
     cache = forward.advance(cache, out, [new Uint8Array(part.length).fill(1)], 0);
-    if (from + chunk < prompt.length) continue;
+    if (p + 1 < passes.length) continue;
     const at = out.logitsWidth - 1;
     const vocab = out.logits.length / out.logitsWidth;
     return { logits: out.logits, rows: [{ cache, logitsAt: at * vocab, hidden: out.hidden ? out.hidden.slice(at * hiddenSize, (at + 1) * hiddenSize) : null }] };

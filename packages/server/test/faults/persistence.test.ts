@@ -120,6 +120,9 @@ describe("the suffix cache file, glimpse serve", () => {
           if (doc?.status === 201) acked.push({ name, at: Date.now() });
         }
       })();
+      // The random moment counts from the first acknowledged document: the first upload also starts the
+      // tokenizer threads, which on a loaded machine can take longer than the slack below.
+      expect(await waitFor(() => acked.length > 0, 30_000)).toBe(true);
       await new Promise((r) => setTimeout(r, 3000 + Math.random() * 4000));
       killedAt = Date.now();
       child.proc.kill("SIGKILL");

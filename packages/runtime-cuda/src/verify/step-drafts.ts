@@ -110,16 +110,18 @@ function usable(host: DraftHost, r: RequestState, draft: Proposal | null): Propo
  * A batched pass computes every row at its widest row's input length, so a
  * row that asked for no draft (its drafting is paused) pays for that padding
  * anyway. When the proposer's drafts cost next to nothing (a suffix tree or
- * n-gram lookup, or the hybrid's suffix side), such rows are asked for a
- * draft no longer than the padding: what they get accepted is free. The
+ * n-gram lookup), such rows are asked for a draft no longer than the
+ * padding: what they get accepted is free. (The hybrid needs none of this:
+ * its paused rows already draft from its suffix side.) The
  * pass never grows, and the policy does not judge these drafts (`free`), so
  * a paused row stays paused. At batch 1 there is no padding: nothing changes;
  * nor on a backend whose batches are ragged (llama.cpp).
  */
 async function fillPadding(host: DraftHost, rows: RequestState[], plans: DraftPlan[], step: StepDrafts, timer: StepTimer): Promise<void> {
   const proposer = host.proposer;
-  if (!host.paddedRows || !proposer || !(proposer.freeDrafts || proposer.draftsWhilePaused)) return;
-  const pad = Math.max(0, ...step.drafts.map((d) => d?.tokens.length ?? 0));
+  if (!host.paddedRows || !proposer?.freeDrafts) return;
+  // The pass's width: each row's draft as its layout will take it.
+  const pad = Math.max(0, ...step.drafts.map((d, i) => Math.min(d?.tokens.length ?? 0, step.caps[i])));
   if (pad === 0) return;
   const room = rows.map((r) => Math.min(pad, roomFor(host, r)));
   const idle = rows.flatMap((r, i) => (r.speculate && plans[i].tokens === 0 && !step.drafts[i] && room[i] > 0 ? [i] : []));

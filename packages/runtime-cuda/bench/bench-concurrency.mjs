@@ -30,7 +30,7 @@ const builds = await loadBuilds({ current: values.current, baseline: values.base
 const compare = builds.length === 2;
 const engines = {};
 for (const b of builds) {
-  engines[b.label] = await b.Engine.load(values.model, { maxBatchSize: 8, speculativeConfig: values.spec ? JSON.parse(values.spec) : null,
+  engines[b.label] = await b.Engine.load(values.model, { maxBatchSize: 8, promptCacheMiB: 0, speculativeConfig: values.spec ? JSON.parse(values.spec) : null,
     ...threadOptions(values.threads) });
 }
 

@@ -47,7 +47,7 @@ if (!names.includes("none")) names.unshift("none"); // the yardstick every ratio
 // every proposer and build alike, and each ratio compares runs made seconds apart.
 const engines = Object.fromEntries(builds.map((b) => [b.label, {}]));
 for (const name of names) {
-  for (const b of builds) engines[b.label][name] = await b.Engine.load(values.model, { speculativeConfig: CONFIGS[name], ...threads });
+  for (const b of builds) engines[b.label][name] = await b.Engine.load(values.model, { speculativeConfig: CONFIGS[name], promptCacheMiB: 0, ...threads }); // prompts repeat: no prompt cache
 }
 
 async function runWorkload(engine, w) {

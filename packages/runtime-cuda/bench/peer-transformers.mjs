@@ -43,7 +43,7 @@ const tjsLoadMs = performance.now() - t0;
 const engines = {};
 for (const [name, spec] of [["glimpse", null], ["glimpse+suffix", { method: "suffix" }]]) {
   const t = performance.now();
-  engines[name] = await Engine.load(dir, { dtype: values.dtype, speculativeConfig: spec, ...threadOptions(values.threads) });
+  engines[name] = await Engine.load(dir, { dtype: values.dtype, speculativeConfig: spec, promptCacheMiB: 0, ...threadOptions(values.threads) }); // prompts repeat: no prompt cache
   console.log(`${name} loaded in ${((performance.now() - t) / 1000).toFixed(1)} s (${engines[name].modelFile ?? ""})`);
 }
 console.log(`transformers.js loaded in ${(tjsLoadMs / 1000).toFixed(1)} s`);

@@ -60,7 +60,7 @@ async function oneVersusEight(engine) {
 }
 
 if (values.mode === "concurrency") {
-  const engine = await Engine.load(dir, { dtype: values.dtype, ...threads });
+  const engine = await Engine.load(dir, { dtype: values.dtype, promptCacheMiB: 0, ...threads }); // prompts repeat: no prompt cache
   await engine.generate({ promptIds: tracePrompt(64), maxTokens: 2, temperature: 0, ignoreEos: true }); // warm-up
   Object.assign(out, { prompt: P, tokens: T }, await oneVersusEight(engine));
   await engine.close();
@@ -70,7 +70,7 @@ if (values.mode === "concurrency") {
 
 if (values.mode === "rss") {
   // Peak RSS of one 2048-token prompt, against the weights' size plus the KV cache.
-  const engine = await Engine.load(dir, { dtype: values.dtype, ...threads });
+  const engine = await Engine.load(dir, { dtype: values.dtype, promptCacheMiB: 0, ...threads }); // prompts repeat: no prompt cache
   const file = engine.modelFile;
   const files = readdirSync(join(dir, "onnx")).filter((f) => f.startsWith(file.split("/").pop())).reduce((s, f) => s + statSync(join(dir, "onnx", f)).size, 0);
   // The weights' size: the graph's files, less the pre-transposed copy of a tied embedding that a head in
@@ -95,7 +95,7 @@ const cacheDir = mkdtempSync(join(tmpdir(), "glimpse-cost-cache-"));
 process.env.GLIMPSE_CACHE_DIR = cacheDir;
 async function timedLoad(spec) {
   const t = performance.now();
-  const e = await Engine.load(dir, { dtype: values.dtype, speculativeConfig: spec, ...threads });
+  const e = await Engine.load(dir, { dtype: values.dtype, speculativeConfig: spec, promptCacheMiB: 0, ...threads });
   return { e, ms: performance.now() - t };
 }
 const loads = [];

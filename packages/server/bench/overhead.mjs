@@ -19,7 +19,7 @@ const o = flags({
 
 const spec = o["speculative-config"] === "none" ? null : o["speculative-config"];
 const maxTokens = Number(o["max-tokens"]);
-const engine = await Engine.load(o.model, { speculativeConfig: spec, ...(o.threads ? { intraOpThreads: Number(o.threads) } : {}) });
+const engine = await Engine.load(o.model, { speculativeConfig: spec, promptCacheMiB: 0, ...(o.threads ? { intraOpThreads: Number(o.threads) } : {}) });
 const extra = [...o["serve-flags"].split(" ").filter(Boolean), ...(o.threads ? ["--threads", o.threads] : [])];
 const server = await startServer({ model: o.model, speculativeConfig: o["speculative-config"], extra });
 

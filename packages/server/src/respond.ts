@@ -13,11 +13,15 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** OpenAI's: prompt tokens served from the prompt cache. */
+  prompt_tokens_details: { cached_tokens: number };
 }
 
-export function usageOf(promptTokens: number, outcomes: ChoiceOutcome[]): Usage {
-  const completion = outcomes.reduce((n, o) => n + o.tokenIds.length, 0);
-  return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
+/** `n` choices per prompt: a prompt counts once, with its first choice's cached tokens. */
+export function usageOf(promptTokens: number, outcomes: ChoiceOutcome[], n = 1): Usage {
+  const completion = outcomes.reduce((s, o) => s + o.tokenIds.length, 0);
+  const cached = outcomes.reduce((s, o, k) => s + (k % n === 0 ? (o.result?.cachedPromptTokens ?? 0) : 0), 0);
+  return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion, prompt_tokens_details: { cached_tokens: cached } };
 }
 
 /** Runs every choice to the end; null when the client went away first. */
@@ -52,7 +56,7 @@ export interface StreamShapes {
 
 export async function streamAll(
   ctx: AppContext, res: Response, choices: Choice[], signal: AbortSignal,
-  shapes: StreamShapes, promptTokens: number, includeUsage: boolean,
+  shapes: StreamShapes, promptTokens: number, includeUsage: boolean, choicesPerPrompt = 1,
 ): Promise<void> {
   const sse = new SseWriter(res, ctx.streamCoalesceMs, ctx.writeTimeoutMs);
   const outcomes: ChoiceOutcome[] = [];
@@ -73,7 +77,7 @@ export async function streamAll(
       if (outcomes.length === choices.length && !includeUsage) chunk.metrics = responseMetrics(outcomes);
       await sse.send(chunk);
     }));
-    if (includeUsage) await sse.send(shapes.usage(usageOf(promptTokens, outcomes), responseMetrics(outcomes)));
+    if (includeUsage) await sse.send(shapes.usage(usageOf(promptTokens, outcomes, choicesPerPrompt), responseMetrics(outcomes)));
   } catch (err) {
     for (const c of choices) c.cancel();
     if (signal.aborted) {

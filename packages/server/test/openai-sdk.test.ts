@@ -29,12 +29,24 @@ describe("openai SDK", () => {
     expect(typeof r.choices[0].text).toBe("string");
     expect(["stop", "length"]).toContain(r.choices[0].finish_reason);
     const promptTokens = srv.engine.tokenizer.encode(prompt).length;
-    expect(r.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: expect.any(Number), total_tokens: promptTokens + r.usage!.completion_tokens });
+    expect(r.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: expect.any(Number), total_tokens: promptTokens + r.usage!.completion_tokens, prompt_tokens_details: { cached_tokens: expect.any(Number) } });
     expect(r.usage!.completion_tokens).toBeGreaterThan(0);
     expect(r.usage!.completion_tokens).toBeLessThanOrEqual(12);
     const spec = (r as any).metrics.speculative_decoding;
     expect(spec).toMatchObject({ num_drafts: expect.any(Number), num_draft_tokens: expect.any(Number), num_accepted_tokens: expect.any(Number) });
     expect(spec.num_accepted_tokens).toBeLessThanOrEqual(spec.num_draft_tokens);
+  });
+
+  it("reports the prompt tokens served from the prompt cache, as OpenAI does", async () => {
+    const prompt = "def fibonacci(n):\n    if n < 2:\n        return n\n    return fibonacci(n - 1) + fibonacci(n - 2)\n\n\ndef factorial(n):\n";
+    const promptTokens = srv.engine.tokenizer.encode(prompt).length;
+    expect(promptTokens).toBeGreaterThan(20);
+    const first = await client.completions.create({ model, prompt, max_tokens: 8, temperature: 0 });
+    const again = await client.completions.create({ model, prompt, max_tokens: 8, temperature: 0 });
+    expect(first.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
+    // All but the last token, whose logits are the first output.
+    expect(again.usage!.prompt_tokens_details!.cached_tokens).toBe(promptTokens - 1);
+    expect(again.choices[0].text).toBe(first.choices[0].text);
   });
 
   it("streams the same greedy text as the non-streaming call, ending with usage", async () => {

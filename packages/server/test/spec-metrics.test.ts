@@ -14,7 +14,7 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 /** A finished choice whose runtime result carries these counters. */
 function outcome(m: { drafts: number; draftTokens: number; acceptedTokens: number; acceptedPerPosition: number[]; steps: number }): ChoiceOutcome {
   const result: GenerationResult = {
-    text: "x", tokenIds: [1], finishReason: "length", promptTokens: 3, completionTokens: m.steps + m.acceptedTokens,
+    text: "x", tokenIds: [1], finishReason: "length", promptTokens: 3, cachedPromptTokens: 0, completionTokens: m.steps + m.acceptedTokens,
     metrics: { ...m, outputTokens: m.steps + m.acceptedTokens, proposeMs: 0, verifyMs: 0, sampleMs: 0, timeToFirstTokenMs: 2, totalMs: 10, tokensPerSecond: 100 },
   };
   return { text: "x", tokenIds: [1], logprobs: [], finishReason: "length", result };

@@ -134,9 +134,9 @@ describe("InlineCompletionEngine", () => {
 
   it("the debounce counts from the keystroke, and is skipped for the first keystroke after a pause", async () => {
     const { e } = engine({ debounceMs: 300 });
-    // Typing a burst (keys 50 ms apart), 100 ms after the last key: waits the remaining 200 ms.
+    // Typing a burst (keys 160 ms apart: the next may come 240 ms after), 40 ms after the last key: waits 200 ms more.
     let t = Date.now();
-    await e.provide({ ...doc(), editIntervalMs: 50, msSinceEdit: 100 }, token());
+    await e.provide({ ...doc(), editIntervalMs: 160, msSinceEdit: 40 }, token());
     const burst = Date.now() - t;
     expect(burst).toBeGreaterThanOrEqual(190);
     expect(burst).toBeLessThan(290 + delayMs);

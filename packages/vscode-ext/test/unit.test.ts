@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { CompletionCache } from "../src/server/completion-cache.js";
+import { MIN_BURST_WAIT_MS, debounceWait } from "../src/server/debounce.js";
 import { contextWindow, wantsMultiline } from "../src/server/context-window.js";
 import { inValuePosition, stopJson } from "../src/server/json-stopping.js";
 import { nextLineSuggestion, postprocess, wantsNextLine } from "../src/server/postprocess.js";
@@ -189,5 +190,24 @@ describe("next line after an empty answer", () => {
     expect(wantsNextLine("", at("function f() {|"), "typescript")).toBe(false);
     expect(wantsNextLine("", at("const a = 1;\n|"), "typescript")).toBe(false);
     expect(wantsNextLine("", at('{\n  "a": 1|'), "json")).toBe(false);
+  });
+});
+
+describe("debounceWait", () => {
+  it("waits for the next key as long as the typist's rhythm says one may come, within the setting", () => {
+    // After a pause (the previous key longer ago than the setting): at once.
+    expect(debounceWait(150, 2000, 50)).toBe(0);
+    expect(debounceWait(150, 150, 50)).toBe(0);
+    // Keys 60 ms apart: 90 ms after the last one, 50 ms of which have gone by.
+    expect(debounceWait(150, 60, 50)).toBe(40);
+    // Keys 120 ms apart: 1.5 times that is past the setting, so the setting.
+    expect(debounceWait(150, 120, 50)).toBe(100);
+    // Keys 10 ms apart (key repeat): the floor.
+    expect(debounceWait(150, 10, 20)).toBe(MIN_BURST_WAIT_MS - 20);
+    // The first edit of a document: the whole setting, from the keystroke.
+    expect(debounceWait(150, undefined, 60)).toBe(90);
+    // Already waited long enough, or no debounce at all.
+    expect(debounceWait(150, 40, 500)).toBe(0);
+    expect(debounceWait(0, 40, 0)).toBe(0);
   });
 });

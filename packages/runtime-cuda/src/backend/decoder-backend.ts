@@ -50,6 +50,8 @@ export interface PrefilledRow<S extends KvRows = KvRows> {
   /** Input 0 is the prompt's last position. */
   logits: RowLogits;
   hidden: Float32Array | null;
+  /** Leading prompt tokens whose KV was reused, not computed (a prompt cache hit). */
+  cachedTokens?: number;
 }
 
 /** Which prompts of a prefill run together, and what each needs. */

@@ -2,10 +2,13 @@
 // the rows' step inputs, padded to the widest row (verify/step-inputs.ts), and
 // the batch's KV cache in JavaScript buffers (kv/batch-kv-cache.ts), where
 // rejected positions stay as masked holes until a regroup squeezes them out.
+// Prompts' caches are kept for the next prompt that starts like them
+// (kv/prompt-cache.ts).
 
 import { BatchKvCache } from "../kv/batch-kv-cache.js";
+import { PromptCache } from "../kv/prompt-cache.js";
 import type { ForwardOutput, ForwardPass } from "../model/forward.js";
-import { PREFILL_CHUNK, PREFILL_LOGIT_BYTES, PREFILL_TOKENS, planPrefill, prefillRows } from "../model/prefill.js";
+import { PREFILL_CHUNK, PREFILL_LOGIT_BYTES, PREFILL_TOKENS, planPrefill, prefillChunked, prefillRows, type PrefillRow } from "../model/prefill.js";
 import { DenseRowLogits, type RowLogits } from "../sampling/row-logits.js";
 import { buildStepInputs, type StepRow } from "../verify/step-inputs.js";
 import type { DecoderBackend, PassOutput, PrefilledRow, PrefillRequest } from "./decoder-backend.js";
@@ -37,12 +40,18 @@ export class OnnxBackend implements DecoderBackend<BatchKvCache, OnnxPass> {
   readonly paddedRows = true;
   readonly hiddenState: boolean;
   readonly maxHeldRows: number;
+  /** Recent prompts' caches (null: every prompt prefilled from scratch). */
+  readonly prompts: PromptCache | null;
 
-  /** `forward` is read at each pass (fault-injection tests wrap its `run`). */
-  constructor(readonly forward: ForwardPass, private readonly model: OnnxModelShape, maxBatchSize: number) {
+  /**
+   * `forward` is read at each pass (fault-injection tests wrap its `run`).
+   * `promptCacheBytes`: budget of the prompt cache (0: none).
+   */
+  constructor(readonly forward: ForwardPass, private readonly model: OnnxModelShape, maxBatchSize: number, promptCacheBytes = 0) {
     this.trees = forward.layout.maskRank === 4;
     this.hiddenState = forward.layout.hasHiddenState;
     this.maxHeldRows = maxBatchSize;
+    this.prompts = promptCacheBytes > 0 ? new PromptCache(forward.kvShape, promptCacheBytes) : null;
   }
 
   /** A forward pass alone, as a backend (profiling a graph outside an engine). */
@@ -63,10 +72,31 @@ export class OnnxBackend implements DecoderBackend<BatchKvCache, OnnxPass> {
     return planPrefill(lengths, this.prefillBudget);
   }
 
-  async prefill(prompts: readonly PrefillRequest[]): Promise<PrefilledRow<BatchKvCache>[]> {
+  prefill(prompts: readonly PrefillRequest[]): Promise<PrefilledRow<BatchKvCache>[]> {
+    return this.prefillWith(prompts, this.prompts);
+  }
+
+  /** Prompts that start like a cached one run alone from its cache; the others together, as planned. */
+  private async prefillWith(prompts: readonly PrefillRequest[], cached: PromptCache | null): Promise<PrefilledRow<BatchKvCache>[]> {
     const { padTokenId, hiddenSize, vocabSize } = this.model;
-    const pass = await prefillRows(this.forward, prompts.map((p) => p.tokens), padTokenId, hiddenSize, Math.min(PREFILL_CHUNK, this.prefillBudget));
-    return pass.rows.map((row) => ({ state: row.cache, logits: new DenseRowLogits(pass.logits, row.logitsAt, vocabSize), hidden: row.hidden }));
+    const chunk = Math.min(PREFILL_CHUNK, this.prefillBudget);
+    const hits = prompts.map((p) => cached?.lookup(p.tokens) ?? null);
+    const rows: PrefilledRow<BatchKvCache>[] = new Array(prompts.length);
+    const take = (i: number, logits: Float32Array, row: PrefillRow) => {
+      rows[i] = { state: row.cache, logits: new DenseRowLogits(logits, row.logitsAt, vocabSize), hidden: row.hidden, cachedTokens: hits[i]?.length ?? 0 };
+    };
+    const fresh = prompts.flatMap((_, i) => (hits[i] ? [] : [i]));
+    if (fresh.length > 0) {
+      const pass = await prefillRows(this.forward, fresh.map((i) => prompts[i].tokens), padTokenId, hiddenSize, chunk);
+      pass.rows.forEach((row, j) => take(fresh[j], pass.logits, row));
+    }
+    for (const [i, hit] of hits.entries()) {
+      if (!hit) continue;
+      const pass = await prefillChunked(this.forward, prompts[i].tokens, padTokenId, hiddenSize, chunk, hit);
+      take(i, pass.logits, pass.rows[0]);
+    }
+    if (cached) prompts.forEach((p, i) => cached.put(p.tokens, rows[i].state));
+    return rows;
   }
 
   gather(sources: readonly { state: BatchKvCache; row: number }[]): BatchKvCache {
@@ -95,7 +125,8 @@ export class OnnxBackend implements DecoderBackend<BatchKvCache, OnnxPass> {
   async discard(): Promise<void> {}
 
   async replicate(prompt: readonly number[], rows: number): Promise<BatchKvCache> {
-    const [one] = await this.prefill([{ tokens: prompt, need: "logits" }]);
+    // Profiling prompts neither use nor fill the prompt cache.
+    const [one] = await this.prefillWith([{ tokens: prompt, need: "logits" }], null);
     return rows === 1 ? one.state : BatchKvCache.gather(this.forward.kvShape, Array.from({ length: rows }, () => ({ cache: one.state, row: 0 })), 0);
   }
 

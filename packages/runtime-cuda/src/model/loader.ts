@@ -76,6 +76,12 @@ export interface EngineOptions {
   verifyCost?: number | readonly number[];
   /** Repack weights at load (default true; false saves memory on large float graphs at some speed, see SessionOptions.prepackWeights). */
   prepackWeights?: boolean;
+  /**
+   * MiB of recent prompts' KV caches kept so that a prompt starting like one
+   * of them computes only the rest (onnxruntime backend; default 64, 0 off).
+   * An editor's requests at each pause in typing share all but their last tokens.
+   */
+  promptCacheMiB?: number;
   /** Suffix documents: token caps and how much of the engine thread their ingestion may take (see DocumentLimits). */
   documents?: DocumentLimits;
 }
@@ -153,7 +159,7 @@ async function loadOnnxModel(dir: string, options: EngineOptions): Promise<Loade
     ? await createProposer(speculative, { modelDir: dir, model: config, hasHidden: layout.hasHiddenState, provider, session: sessionOptions })
     : null;
   const forward = new ForwardPass(session, layout);
-  const backend = new OnnxBackend(forward, config, setup.maxBatchSize);
+  const backend = new OnnxBackend(forward, config, setup.maxBatchSize, promptCacheBytes(options.promptCacheMiB));
   return { ...setup, file, dtype, threads, provider, backend, forward, proposer };
 }
 
@@ -186,6 +192,15 @@ function chosenGraph(dir: string, graph: string): string {
   const file = resolve(dir, graph);
   if (!existsSync(file)) throw new ModelLoadError(`graph ${graph}: missing ONNX file ${file}`);
   return file;
+}
+
+/** Default budget of the prompt cache (EngineOptions.promptCacheMiB). */
+export const PROMPT_CACHE_MIB = 64;
+
+function promptCacheBytes(mib: number | undefined): number {
+  const v = mib ?? PROMPT_CACHE_MIB;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 65_536) throw new GlimpseConfigError("promptCacheMiB", `must be a number of MiB in [0, 65536] (0: no prompt cache), got ${JSON.stringify(mib)}`);
+  return Math.floor(v * 2 ** 20);
 }
 
 function parseVerifyCost(value: number | readonly number[]): VerifyCost {

@@ -109,15 +109,15 @@ export async function prefillRows(forward: ForwardPass, prompts: readonly (reado
 }
 
 /**
- * The passes of a prompt of `length` tokens: each as long as its length
- * times the context it ends at stays within chunk x chunk (the attention
- * scores of one pass of `chunk` from an empty cache), in multiples of
- * chunk / 8, never shorter than that.
+ * The passes of a prompt of `length` tokens whose first `from` are cached:
+ * each as long as its length times the context it ends at stays within
+ * chunk x chunk (the attention scores of one pass of `chunk` from an empty
+ * cache), in multiples of chunk / 8, never shorter than that.
  */
-export function passLengths(length: number, chunk: number): number[] {
+export function passLengths(length: number, chunk: number, from = 0): number[] {
   const step = Math.max(1, Math.floor(chunk / 8));
   const passes: number[] = [];
-  for (let from = 0; from < length; ) {
+  while (from < length) {
     // The longest n with n * (from + n) <= chunk^2.
     const fit = Math.floor((Math.sqrt(from * from + 4 * chunk * chunk) - from) / 2);
     const n = Math.min(length - from, chunk, Math.max(step, fit - (fit % step)));
@@ -127,11 +127,21 @@ export function passLengths(length: number, chunk: number): number[] {
   return passes;
 }
 
-/** One long prompt in passes (passLengths); only the last pass's last position gives logits. */
-async function prefillChunked(forward: ForwardPass, prompt: readonly number[], padTokenId: number, hiddenSize: number, chunk: number): Promise<{ logits: Float32Array; rows: PrefillRow[] }> {
-  let cache = BatchKvCache.empty(forward.kvShape, 1);
-  const passes = passLengths(prompt.length, chunk);
-  for (let p = 0, from = 0; ; from += passes[p++]) {
+/** Where a prompt's prefill starts: a one-row cache of its first `length` tokens (kv/prompt-cache.ts). */
+export interface PrefillStart {
+  cache: BatchKvCache;
+  length: number;
+}
+
+/**
+ * One prompt in passes (passLengths), after the cached positions of `start`
+ * when given; only the last pass's last position gives logits.
+ */
+export async function prefillChunked(forward: ForwardPass, prompt: readonly number[], padTokenId: number, hiddenSize: number, chunk: number, start?: PrefillStart): Promise<{ logits: Float32Array; rows: PrefillRow[] }> {
+  let cache = start?.cache ?? BatchKvCache.empty(forward.kvShape, 1);
+  const first = start?.length ?? 0;
+  const passes = passLengths(prompt.length, chunk, first);
+  for (let p = 0, from = first; ; from += passes[p++]) {
     const part = prompt.slice(from, from + passes[p]);
     const inputs = buildStepInputs([{ layout: chainLayout(part), cachedLength: from }], cache, forward.layout.maskRank, padTokenId);
     const out = await forward.run(inputs, cache, 1);

@@ -64,6 +64,7 @@ export function generationResult(r: RequestState, reason: FinishReason): Generat
     ...(r.topLogprobs > 0 ? { topLogprobs: [...r.outputTopLogprobs] } : {}),
     finishReason: reason,
     promptTokens: r.promptLength,
+    cachedPromptTokens: r.cachedPromptTokens,
     completionTokens: r.output.length,
     metrics: {
       ...r.metrics,

@@ -32,6 +32,7 @@ export async function prefillRequests(host: PrefillHost, requests: readonly Requ
     const ms = performance.now() - t0;
     rs.forEach((r, i) => {
       r.metrics.verifyMs += ms;
+      r.cachedPromptTokens = rows[i].cachedTokens ?? 0;
       if (r.finishReason) return backend.release(rows[i].state, 0); // aborted while the prompt ran
       try {
         host.begin(r, rows[i]);

@@ -89,6 +89,8 @@ export interface GenerationResult {
   topLogprobs?: TopLogprob[][];
   finishReason: FinishReason;
   promptTokens: number;
+  /** Prompt tokens whose KV came from the prompt cache (not computed again). */
+  cachedPromptTokens: number;
   completionTokens: number;
   metrics: SpecMetrics & { timeToFirstTokenMs: number; totalMs: number; tokensPerSecond: number };
 }
@@ -120,6 +122,8 @@ export class RequestState implements SamplingRequest {
   readonly stopStrings: StopStringMatcher;
   readonly stopIds: Set<number>;
   readonly metrics: SpecMetrics = emptyMetrics();
+  /** Prompt tokens whose KV came from the prompt cache. */
+  cachedPromptTokens = 0;
   readonly queue: ChunkQueue;
   /** Hidden state that produced the last token (speculator input). */
   hidden?: Float32Array;

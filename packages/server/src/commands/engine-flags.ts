@@ -42,6 +42,7 @@ export function engineOptions(cmd: Command): Command {
     .option("--max-model-len <n>", "longest prompt + completion in tokens", int("--max-model-len", 2))
     .option("--max-batch-size <n>", "most requests decoded together in one forward pass", int("--max-batch-size", 1), 8)
     .option("--threads <n>", "onnxruntime intra-op threads (default: cores - 1, at most 4)", int("--threads", 1))
+    .option("--prompt-cache-mib <n>", "MiB of recent prompts' KV kept so a prompt that starts like one of them computes only the rest (onnxruntime; 0: off)", num)
     .option("--no-prepack-weights", "keep weights as stored instead of repacking them at load: less memory for large float models, slower decoding");
 }
 
@@ -59,10 +60,11 @@ export interface EngineFlags {
   threads?: number;
   /** false with --no-prepack-weights. */
   prepackWeights?: boolean;
+  promptCacheMib?: number;
 }
 
 /** The flag behind an engine option that a GlimpseConfigError names. */
-const FLAG_OF_FIELD: Record<string, string> = { dtype: "--dtype", backend: "--backend", gpuLayers: "--gpu-layers", device: "--device", graph: "--graph" };
+const FLAG_OF_FIELD: Record<string, string> = { promptCacheMiB: "--prompt-cache-mib", dtype: "--dtype", backend: "--backend", gpuLayers: "--gpu-layers", device: "--device", graph: "--graph" };
 
 /** The engine in this thread (`generate`, `bench`), or in a worker thread (`serve`: HTTP work then never waits for a decoding step). */
 export async function loadEngine(o: EngineFlags, where: "here" | "worker", workerMaxOldSpaceMb?: number): Promise<InferenceEngine> {
@@ -77,6 +79,7 @@ export async function loadEngine(o: EngineFlags, where: "here" | "worker", worke
     maxBatchSize: o.maxBatchSize,
     intraOpThreads: o.threads,
     prepackWeights: o.prepackWeights,
+    promptCacheMiB: o.promptCacheMib,
     documents: engineDocumentLimits(o as Partial<LimitFlags>),
   };
   try {

@@ -43,8 +43,9 @@ export function registerReplayCommand(bench: Command): void {
       }
       const summaries: ReplaySummary[] = [];
       for (const { file, rows } of traces) {
-        // A fresh engine per trace: one trace's responses must not fill the suffix cache of the next.
-        const engine = await loadEngine(flags, "here");
+        // A fresh engine per trace: one trace's responses must not fill the suffix cache of the next. Each row
+        // runs twice (plain, speculative): without --prompt-cache-mib the second run would find its prompt cached.
+        const engine = await loadEngine({ ...flags, promptCacheMib: flags.promptCacheMib ?? 0 }, "here");
         try {
           summaries.push(await replayOne(engine, basename(file), rows, flags));
         } finally {

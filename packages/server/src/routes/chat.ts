@@ -75,7 +75,7 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
             return chunk(i, calls.length ? { tool_calls: calls } : {}, null, finishReason(mode, o));
           },
           usage: (usage, metrics) => ({ ...head, choices: [], usage, metrics }),
-        }, prompt.ids.length, r.stream_options?.include_usage === true);
+        }, prompt.ids.length, r.stream_options?.include_usage === true, n);
         return;
       }
       const outcomes = await runAll(ctx, choices, signal);
@@ -93,7 +93,7 @@ export function chatRouter(ctx: AppContext, body: BodyParser): Router {
           logprobs: logprobs ? chatLogprobs(ctx.engine, o, top) : null,
           finish_reason: finishReason(mode, o),
         })),
-        usage: usageOf(prompt.ids.length, outcomes),
+        usage: usageOf(prompt.ids.length, outcomes, n),
         metrics: responseMetrics(outcomes),
       });
     } finally {

@@ -52,7 +52,7 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
           delta: (k, d) => ({ ...head, choices: [{ index: k, text: d.text, logprobs: r.logprobs != null ? completionLogprobs(ctx.engine, d) : null, finish_reason: null }] }),
           finish: (k, o) => ({ ...head, choices: [{ index: k, text: "", logprobs: null, finish_reason: o.finishReason }] }),
           usage: (usage, metrics) => ({ ...head, choices: [], usage, metrics }),
-        }, promptTokens, r.stream_options?.include_usage === true);
+        }, promptTokens, r.stream_options?.include_usage === true, n);
         return;
       }
       const outcomes = await runAll(ctx, choices, signal);
@@ -65,7 +65,7 @@ export function completionsRouter(ctx: AppContext, body: BodyParser): Router {
           logprobs: r.logprobs != null ? completionLogprobs(ctx.engine, o) : null,
           finish_reason: o.finishReason,
         })),
-        usage: usageOf(promptTokens, outcomes),
+        usage: usageOf(promptTokens, outcomes, n),
         metrics: responseMetrics(outcomes),
       });
     } finally {

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { GlimpseSettings } from "../shared/protocol.js";
 import { CompletionCache } from "./completion-cache.js";
+import { debounceWait } from "./debounce.js";
 import { contextWindow, type ContextWindow } from "./context-window.js";
 import { GlimpseClient, GlimpseError } from "./glimpse-client.js";
 import { jsonPrefixFor } from "./json-constraint.js";
@@ -27,7 +28,7 @@ export interface CompletionInput {
   /**
    * Milliseconds between the last edit of the document and the edit before it,
    * when known. Under debounceMs the user is typing a burst and the request
-   * waits; after a pause it goes out at once (the editor has waited already).
+   * waits for the next key (debounce.ts); after a pause it goes out at once.
    */
   editIntervalMs?: number;
   /** Milliseconds since the last edit: the debounce counts from the keystroke, not from the request's arrival. */
@@ -126,8 +127,7 @@ export class InlineCompletionEngine {
       if (!flight) {
         if (!this.status.mayRequest()) return null;
         // Debounce: typing during the wait cancels this request before it reaches the server.
-        const typingBurst = input.editIntervalMs === undefined || input.editIntervalMs < s.debounceMs;
-        const wait = typingBurst ? s.debounceMs - Math.max(0, input.msSinceEdit ?? 0) : 0;
+        const wait = debounceWait(s.debounceMs, input.editIntervalMs, input.msSinceEdit);
         // The token is also read after the wait: its event has been seen to miss a cancel that came early.
         if (wait > 0 && (!(await sleep(wait, ac.signal)) || token.isCancellationRequested)) {
           this.status.stats.cancelled++;

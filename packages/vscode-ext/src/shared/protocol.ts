@@ -10,7 +10,10 @@ export interface GlimpseSettings {
   apiKey: string;
   /** Most tokens one suggestion may have. */
   maxTokens: number;
-  /** Wait this long after a keystroke before asking the server (typing cancels the wait). */
+  /**
+   * While typing, wait at most this long after a keystroke before asking the server (typing cancels the
+   * wait): less when the keys come fast (1.5 times the last interval between them); none after a pause.
+   */
   debounceMs: number;
   /** Character budget of the text before the cursor sent as `prompt`. */
   prefixChars: number;

@@ -42,7 +42,7 @@ export function engineOptions(cmd: Command): Command {
     .option("--max-model-len <n>", "longest prompt + completion in tokens", int("--max-model-len", 2))
     .option("--max-batch-size <n>", "most requests decoded together in one forward pass", int("--max-batch-size", 1), 8)
     .option("--threads <n>", "onnxruntime intra-op threads (default: cores - 1, at most 4)", int("--threads", 1))
-    .option("--prompt-cache-mib <n>", "MiB of recent prompts' KV kept so a prompt that starts like one of them computes only the rest (onnxruntime; 0: off)", num)
+    .option("--prompt-cache-mib <n>", "MiB of recent prompts' KV kept so a prompt that starts like one of them computes only the rest (onnxruntime; default 64, bench replay 0; 0: off)", num)
     .option("--no-prepack-weights", "keep weights as stored instead of repacking them at load: less memory for large float models, slower decoding");
 }
 

@@ -118,8 +118,19 @@ export class BatchKvCache {
 
   /** The same rows and positions in buffers `width` positions wide. */
   private regrown(width: number): BatchKvCache {
+    return this.copied(this.length, width);
+  }
+
+  /** A copy of the first `n` written positions of every row, without free room (a cached prompt's head). */
+  head(n: number): BatchKvCache {
+    if (!Number.isInteger(n) || n < 0 || n > this.length) throw new Error(`head: ${n} is not within the ${this.length} written positions`);
+    return this.copied(n, n);
+  }
+
+  /** The first `length` positions of every row, in new buffers `width` positions wide. */
+  private copied(length: number, width: number): BatchKvCache {
     const { numLayers, numKvHeads: heads, headDim: hd } = this.shape;
-    const used = this.length * hd;
+    const used = length * hd;
     const grow = (src: KvArray) => {
       const dst = kvBuffer(this.shape, this.rows * heads * width * hd);
       for (let rh = 0; rh < this.rows * heads; rh++) dst.set(src.subarray(rh * this.width * hd, rh * this.width * hd + used), rh * width * hd);
@@ -133,10 +144,10 @@ export class BatchKvCache {
     }
     const valid = this.valid.map((old) => {
       const v = new Uint8Array(width);
-      v.set(old.subarray(0, this.length));
+      v.set(old.subarray(0, length));
       return v;
     });
-    return new BatchKvCache(this.shape, this.rows, width, this.length, keys, values, valid);
+    return new BatchKvCache(this.shape, this.rows, width, length, keys, values, valid);
   }
 
   /**

@@ -9,7 +9,7 @@
 // buffers with the request that made it. Least recently used entries go
 // first when the byte budget is exceeded.
 
-import { BatchKvCache, kvBuffer, type KvArray, type KvShape } from "./batch-kv-cache.js";
+import type { BatchKvCache, KvShape } from "./batch-kv-cache.js";
 
 /** Prompts sharing fewer tokens than this with every entry are prefilled from scratch (a short pass costs little). */
 export const MIN_REUSED_TOKENS = 16;
@@ -69,7 +69,7 @@ export class PromptCache {
     this.touch(best);
     this.hits++;
     this.reusedTokens += bestLength;
-    return { cache: head(this.shape, best.cache, bestLength), length: bestLength };
+    return { cache: best.cache.head(bestLength), length: bestLength };
   }
 
   /** Keeps a prompt's one-row cache (all `tokens.length` positions valid); replaces an entry for the same prompt. */
@@ -106,21 +106,4 @@ export function commonPrefix(a: readonly number[], b: readonly number[], max: nu
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
-}
-
-/** A new one-row cache holding the first `n` positions of a one-row cache whose positions are all valid. */
-function head(shape: KvShape, src: BatchKvCache, n: number): BatchKvCache {
-  const { numLayers, numKvHeads: heads, headDim: hd } = shape;
-  const copy = (from: KvArray) => {
-    const to = kvBuffer(shape, heads * n * hd);
-    for (let h = 0; h < heads; h++) to.set(from.subarray(h * src.width * hd, (h * src.width + n) * hd), h * n * hd);
-    return to;
-  };
-  const keys: KvArray[] = [];
-  const values: KvArray[] = [];
-  for (let l = 0; l < numLayers; l++) {
-    keys.push(copy(src.keys[l]));
-    values.push(copy(src.values[l]));
-  }
-  return new BatchKvCache(shape, 1, n, n, keys, values, [new Uint8Array(n).fill(1)]);
 }

@@ -87,10 +87,10 @@ export class Engine implements InferenceEngine {
     this.scheduler = new Scheduler(m.backend, m.maxBatchSize);
     this.ingestor = m.proposer?.documents ? new DocumentIngestor(m.proposer.documents, options.documents, () => this.scheduler.size > 0) : null;
     this.policy = new AdaptivePolicy({
-      enabled: options.adaptive ?? true,
-      maxDraft: m.proposer?.maxTokens ?? 0,
+      enabled: options.adaptive ?? true, maxDraft: m.proposer?.maxTokens ?? 0,
       freeSide: m.proposer?.draftsWhilePaused === true,
       freeDraft: m.speculative?.suffixMaxDepth ?? 0,
+      freeCalls: m.proposer?.freeDrafts === true,
     });
     // Tree drafts are reduced to their first chain where the backend verifies chains only (a 2-D mask graph, llama.cpp).
     const chainsOnly = m.proposer?.treeDrafts === true && !m.backend.trees;

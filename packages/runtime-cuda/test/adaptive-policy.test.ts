@@ -188,6 +188,21 @@ describe("AdaptivePolicy", () => {
     expect(a.pauseLength).toBe(MAX_PAUSE_STEPS);
   });
 
+  it("freeCalls: a proposer whose drafts all fail is never paused: its budget shrinks to one token and stays there", async () => {
+    const sim = new Sim({ maxDraft: 8, freeCalls: true });
+    await sim.yardstick();
+    const a = sim.policy.newState();
+    const plans = await sim.run(a, LOSING, 60);
+    // The same steps pause a costly proposer for 2, 4, 8, ... steps (see above); here each step drafts, and
+    // what its draft costs to verify is weighed by the width cut (batch-draft-width.ts).
+    expect(plans.map((p) => p.tokens)).toEqual([8, 4, 2, ...Array(57).fill(1)]);
+    expect(plans.every((p) => !p.paused)).toBe(true);
+    // A new request after all that losing starts drafting its full budget.
+    const b = sim.policy.newState();
+    sim.policy.startFromRecent(b);
+    expect(sim.policy.plan(b, 100)).toEqual({ tokens: 8, paused: false });
+  });
+
   it("a proposer that wins keeps drafting and its budget grows back to maxDraft by 2 * (accepted + 1)", async () => {
     const sim = new Sim({ maxDraft: 8 });
     await sim.yardstick();

@@ -42,6 +42,16 @@ export interface PolicyOptions {
   freeSide: boolean;
   /** Length of the free side's drafts (the suffix tree's depth). */
   freeDraft: number;
+  /**
+   * Every call costs next to nothing (a suffix-tree or n-gram lookup): the
+   * proposer is never paused. A pause saves proposer calls, and there are
+   * none to save; what its drafts cost to verify is weighed step by step
+   * (batch-draft-width.ts). Drafts that pay come in bursts (a file path, a
+   * command repeated), and a pause after a losing streak misses them: on
+   * agent traces at the 0.5B shape, pauses held drafting on half the steps
+   * (1.28x plain; 1.45x without them, docs/BENCHMARKS.md).
+   */
+  freeCalls?: boolean;
   clock?: Clock;
 }
 
@@ -239,6 +249,7 @@ export class AdaptivePolicy {
   }
 
   private pause(a: AdaptiveState): void {
+    if (this.o.freeCalls) return;
     a.pauseSteps = a.pauseLength;
     this.recent.pauseLength = a.pauseLength;
     a.pauseLength = Math.min(a.pauseLength * 2, MAX_PAUSE_STEPS);

@@ -49,7 +49,7 @@ export interface PolicyOptions {
    * (batch-draft-width.ts). Drafts that pay come in bursts (a file path, a
    * command repeated), and a pause after a losing streak misses them: on
    * agent traces at the 0.5B shape, pauses held drafting on half the steps
-   * (1.28x plain; 1.45x without them, docs/BENCHMARKS.md).
+   * (1.28-1.31x plain; 1.40-1.45x without them, docs/BENCHMARKS.md).
    */
   freeCalls?: boolean;
   clock?: Clock;

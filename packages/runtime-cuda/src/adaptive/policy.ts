@@ -147,7 +147,7 @@ export class AdaptivePolicy {
     a.plainMs = e.plainMs;
     a.specSteps = 4;
     a.probing = true;
-    if (this.draftingLoses(a)) {
+    if (!this.o.freeCalls && this.draftingLoses(a)) {
       a.pauseLength = e.pauseLength;
       this.pause(a);
       // What lost on earlier requests may win on this one: probe it early,
@@ -217,7 +217,8 @@ export class AdaptivePolicy {
     e.plainMs = ema(e.plainMs, plainMs);
     if (a.specSteps >= 4) {
       if (this.draftingLoses(a)) {
-        this.pause(a);
+        // A free proposer keeps drafting at the budget it has (see freeCalls).
+        if (!this.o.freeCalls) this.pause(a);
         return;
       }
       // One good probe halves the next pause rather than forgetting them all:
@@ -249,7 +250,6 @@ export class AdaptivePolicy {
   }
 
   private pause(a: AdaptiveState): void {
-    if (this.o.freeCalls) return;
     a.pauseSteps = a.pauseLength;
     this.recent.pauseLength = a.pauseLength;
     a.pauseLength = Math.min(a.pauseLength * 2, MAX_PAUSE_STEPS);
